@@ -1,0 +1,166 @@
+// buildApp(config): the one app factory, used by server.ts and by every test. Plugins and
+// routes are registered here, explicitly, in the order data flows through them.
+import { STATUS_CODES } from 'node:http';
+import cookie from '@fastify/cookie';
+import formbody from '@fastify/formbody';
+import helmet from '@fastify/helmet';
+import rateLimit from '@fastify/rate-limit';
+import fastifyStatic from '@fastify/static';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import Fastify, { type FastifyError, type FastifyReply, type FastifyRequest } from 'fastify';
+import { Redis } from 'ioredis';
+import type { Config } from './config.ts';
+import type { DatabaseHandle } from './db/client.ts';
+import type { JobQueue, Processors } from './jobs/types.ts';
+import { ASSETS_DIR } from './paths.ts';
+import { loggerOptions, type LogDestination } from './logger.ts';
+import configPlugin from './plugins/config.ts';
+import cryptoPlugin from './plugins/crypto.ts';
+import dbPlugin from './plugins/db.ts';
+import queuePlugin from './plugins/queue.ts';
+import viewPlugin from './plugins/view.ts';
+import adminRoutes from './routes/admin/index.ts';
+import healthRoutes from './routes/health.ts';
+
+export interface AppDeps {
+  /** An already-open database (tests: a fresh one per file). */
+  database?: DatabaseHandle;
+  queue?: JobQueue;
+  processors?: Processors;
+  /** Where logs go (tests capture them to check no secret was logged). */
+  logStream?: LogDestination;
+  /** In-process runner backoff base, ms (tests shorten it). */
+  jobBackoffMs?: number;
+}
+
+export async function buildApp(config: Config, deps: AppDeps = {}) {
+  const app = Fastify({
+    logger: deps.logStream
+      ? { ...loggerOptions(config.logLevel), stream: deps.logStream }
+      : loggerOptions(config.logLevel),
+    // A hop count is valid for proxy-addr; Fastify's overload types just omit it.
+    trustProxy: config.trustProxy as boolean | string,
+    return503OnClosing: true,
+    forceCloseConnections: 'idle',
+    ajv: { customOptions: { removeAdditional: true, coerceTypes: 'array', useDefaults: true } },
+  }).withTypeProvider<TypeBoxTypeProvider>();
+
+  app.setErrorHandler(errorHandler);
+  app.setNotFoundHandler((request, reply) => {
+    reply.status(404).send({
+      error: 'Not Found',
+      code: 'FFX_ERR_NOT_FOUND',
+      message: `Route ${request.method} ${request.url.split('?')[0]} not found`,
+    });
+  });
+
+  // Infrastructure: configuration, storage, secrets, queue.
+  await app.register(configPlugin, { config });
+  await app.register(dbPlugin, { database: deps.database });
+  await app.register(cryptoPlugin);
+  await app.register(queuePlugin, {
+    queue: deps.queue,
+    processors: deps.processors,
+    backoffMs: deps.jobBackoffMs,
+  });
+
+  // HTTP hardening and shared request plumbing.
+  await app.register(helmet, {
+    contentSecurityPolicy: {
+      directives: {
+        defaultSrc: ["'self'"],
+        scriptSrc: ["'self'"],
+        styleSrc: ["'self'"],
+        imgSrc: ["'self'", 'data:', 'https:'],
+        connectSrc: ["'self'"],
+        fontSrc: ["'self'"],
+        objectSrc: ["'none'"],
+        frameAncestors: ["'none'"],
+        baseUri: ["'self'"],
+        formAction: ["'self'", config.github.webUrl],
+        upgradeInsecureRequests: null,
+      },
+    },
+    hsts: config.publicUrl.startsWith('https:'),
+  });
+  const rateLimitRedis = config.redisUrl
+    ? new Redis(config.redisUrl, {
+        maxRetriesPerRequest: 1,
+        connectTimeout: 1000,
+        enableOfflineQueue: false,
+      })
+    : undefined;
+  await app.register(rateLimit, {
+    max: config.rateLimitPerMinute,
+    timeWindow: 60_000,
+    ...(rateLimitRedis ? { redis: rateLimitRedis, nameSpace: 'ffx-rl:' } : {}),
+    skipOnError: true,
+    errorResponseBuilder: (_req, ctx) => ({
+      statusCode: 429,
+      error: 'Too Many Requests',
+      code: 'FFX_ERR_RATE_LIMITED',
+      message: `Rate limit exceeded; retry in ${Math.ceil(ctx.ttl / 1000)} s`,
+    }),
+  });
+  if (rateLimitRedis) app.addHook('onClose', async () => void rateLimitRedis.disconnect());
+  await app.register(cookie, { secret: config.sessionSecret, hook: 'onRequest' });
+  await app.register(formbody, { bodyLimit: 1024 * 1024 });
+  await app.register(swagger, {
+    openapi: {
+      info: {
+        title: 'Flowfix API',
+        version: '1',
+        description: 'Webhook ingestion (v1) and the REST API for scripts (v2).',
+      },
+      components: {
+        securitySchemes: {
+          apiToken: { type: 'http', scheme: 'bearer', description: 'An API token: ffx_…' },
+        },
+      },
+    },
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs', staticCSP: true });
+  await app.register(viewPlugin);
+  await app.register(fastifyStatic, {
+    root: ASSETS_DIR,
+    prefix: '/assets/',
+    maxAge: '1h',
+    decorateReply: false,
+  });
+
+  // Routes, in the order data flows.
+  await app.register(healthRoutes);
+  await app.register(adminRoutes, { prefix: '/admin' });
+  app.get('/', { schema: { hide: true } }, (_req, reply) => reply.redirect('/admin'));
+
+  return app;
+}
+
+export type App = Awaited<ReturnType<typeof buildApp>>;
+
+const CODE_MAP: Record<string, string> = {
+  FST_ERR_VALIDATION: 'FFX_ERR_VALIDATION',
+  FST_ERR_CTP_BODY_TOO_LARGE: 'FFX_ERR_BODY_TOO_LARGE',
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: 'FFX_ERR_UNSUPPORTED_MEDIA_TYPE',
+  FST_ERR_CTP_EMPTY_JSON_BODY: 'FFX_ERR_BAD_REQUEST',
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'FFX_ERR_BAD_REQUEST',
+};
+
+function errorHandler(err: FastifyError, request: FastifyRequest, reply: FastifyReply) {
+  const status =
+    err.statusCode && err.statusCode >= 400 && err.statusCode < 600 ? err.statusCode : 500;
+  if (status >= 500) request.log.error({ err }, 'request failed');
+  else request.log.info({ code: err.code, status }, err.message);
+  let code = err.code?.startsWith('FFX_ERR_') ? err.code : (CODE_MAP[err.code] ?? undefined);
+  if (err.validation) code = 'FFX_ERR_VALIDATION';
+  code ??=
+    status >= 500
+      ? 'FFX_ERR_INTERNAL'
+      : status === 404
+        ? 'FFX_ERR_NOT_FOUND'
+        : 'FFX_ERR_BAD_REQUEST';
+  const message = status >= 500 && status !== 503 ? 'Internal server error' : err.message;
+  void reply.status(status).send({ error: STATUS_CODES[status] ?? 'Error', code, message });
+}

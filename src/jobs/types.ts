@@ -1,0 +1,70 @@
+// The job contract shared by both queue backends: job names, their payloads (ids only,
+// never secrets), the processor signature, the retry policy and the two error types a
+// processor throws to steer retries.
+
+/** Job name → payload. Payloads carry domain ids; processors load everything else. */
+export interface JobPayloads {
+  'analyse-incident': { incidentId: string; reason: string };
+  'prune-data': { olderThanDays?: number };
+}
+export type JobName = keyof JobPayloads;
+export const JOB_NAMES = ['analyse-incident', 'prune-data'] as const satisfies readonly JobName[];
+
+export interface JobContext {
+  jobId: string;
+  /** 1 on the first try. */
+  attempt: number;
+  log: { info(obj: object, msg?: string): void; warn(obj: object, msg?: string): void };
+}
+
+export type Processor<N extends JobName = JobName> = (
+  data: JobPayloads[N],
+  ctx: JobContext,
+) => Promise<void>;
+export type Processors = { [N in JobName]?: Processor<N> };
+
+/** One policy for both backends: what BullMQ does, the in-process runner does too. */
+export const JOB_POLICY = {
+  attempts: 5,
+  backoff: { type: 'exponential' as const, delay: 2_000 },
+  removeOnComplete: { age: 24 * 3600, count: 1000 },
+  removeOnFail: { age: 7 * 24 * 3600 },
+  /** Max processors running at once per job name. */
+  concurrency: 4,
+};
+
+/** Delay before retry number `attempt` (1-based count of failures so far). */
+export function backoffDelay(attemptsMade: number, base = JOB_POLICY.backoff.delay): number {
+  return Math.round(2 ** Math.max(0, attemptsMade - 1) * base);
+}
+
+/** A failure that retrying cannot fix (GitHub 4xx, missing row): no further attempts. */
+export class UnrecoverableJobError extends Error {
+  override name = 'UnrecoverableJobError';
+}
+
+/** Try again after delayMs without spending an attempt (rate limits: retry-after). */
+export class RetryLaterError extends Error {
+  override name = 'RetryLaterError';
+  constructor(
+    readonly delayMs: number,
+    message = `retry in ${delayMs} ms`,
+  ) {
+    super(message);
+  }
+}
+
+export interface EnqueueOptions {
+  /** Derived from domain ids: a job with the same id is queued once. */
+  jobId: string;
+  delayMs?: number;
+}
+
+export interface JobQueue {
+  kind: 'bullmq' | 'in-process';
+  enqueue<N extends JobName>(name: N, data: JobPayloads[N], opts: EnqueueOptions): Promise<void>;
+  ping(): Promise<void>;
+  /** Resolves when nothing is queued or running (in-process); BullMQ: no-op. */
+  idle(): Promise<void>;
+  close(): Promise<void>;
+}

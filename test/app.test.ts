@@ -1,0 +1,119 @@
+import t from 'tap';
+import { buildTestApp } from './helper.ts';
+
+t.test('health, readiness, setup page, docs, errors', async (t) => {
+  const { app } = await buildTestApp(t);
+
+  const health = await app.inject('/healthz');
+  t.equal(health.statusCode, 200);
+  t.same(health.json(), { status: 'ok' });
+
+  const ready = await app.inject('/readyz');
+  t.equal(ready.statusCode, 200);
+  t.match(ready.json(), {
+    status: 'ready',
+    database: { ok: true },
+    queue: { ok: true, kind: 'in-process' },
+  });
+
+  const admin = await app.inject('/admin');
+  t.equal(admin.statusCode, 200);
+  t.match(admin.headers['content-type'], /text\/html/);
+  t.match(admin.body, /GitHub OAuth/);
+  t.match(admin.body, /set GITHUB_CLIENT_ID and GITHUB_CLIENT_SECRET/);
+  t.match(admin.body, /http:\/\/flowfix\.test\/api\/v2\/oauth\/github\/callback/);
+  t.match(admin.body, /In-process runner/);
+  const csp = String(admin.headers['content-security-policy']);
+  t.match(csp, /default-src 'self'/);
+  t.match(csp, /script-src 'self'/);
+  t.notMatch(csp, /unsafe-inline/);
+  t.match(csp, /frame-ancestors 'none'/);
+
+  const root = await app.inject('/');
+  t.equal(root.statusCode, 302);
+  t.equal(root.headers.location, '/admin');
+
+  const css = await app.inject('/assets/app.css');
+  t.equal(css.statusCode, 200);
+  t.match(css.headers['content-type'], /text\/css/);
+
+  const docs = await app.inject('/docs/json');
+  t.equal(docs.statusCode, 200);
+  t.equal(docs.json().info.title, 'Flowfix API');
+  t.ok(docs.json().paths['/healthz']);
+
+  const ui = await app.inject('/docs/');
+  t.equal(ui.statusCode, 200);
+
+  const missing = await app.inject('/nope?secret=1');
+  t.equal(missing.statusCode, 404);
+  t.same(missing.json(), {
+    error: 'Not Found',
+    code: 'FFX_ERR_NOT_FOUND',
+    message: 'Route GET /nope not found',
+  });
+});
+
+t.test('the error handler hides 5xx details and codes 4xx', async (t) => {
+  const { buildApp } = await import('../src/app.ts');
+  const { testConfig, testDatabase, captureLogs } = await import('./helper.ts');
+  const logs = captureLogs();
+  const app = await buildApp(testConfig(), {
+    database: await testDatabase(),
+    logStream: logs.stream,
+  });
+  const { errors } = await import('../src/errors.ts');
+  app.get('/boom', async () => {
+    throw new Error('database password is hunter2');
+  });
+  app.get('/coded', async () => {
+    throw new errors.CONFLICT('already there');
+  });
+  app.post(
+    '/typed',
+    {
+      schema: { body: { type: 'object', required: ['n'], properties: { n: { type: 'integer' } } } },
+    },
+    async () => 'ok',
+  );
+  await app.ready();
+  t.teardown(() => app.close());
+
+  const boom = await app.inject('/boom');
+  t.equal(boom.statusCode, 500);
+  t.same(boom.json(), {
+    error: 'Internal Server Error',
+    code: 'FFX_ERR_INTERNAL',
+    message: 'Internal server error',
+  });
+  t.match(logs.text(), /hunter2/, 'the detail goes to the log, not the client');
+
+  const coded = await app.inject('/coded');
+  t.same(coded.json(), { error: 'Conflict', code: 'FFX_ERR_CONFLICT', message: 'already there' });
+
+  const invalid = await app.inject({ method: 'POST', url: '/typed', payload: { n: 'x' } });
+  t.equal(invalid.statusCode, 400);
+  t.equal(invalid.json().code, 'FFX_ERR_VALIDATION');
+
+  const badJson = await app.inject({
+    method: 'POST',
+    url: '/typed',
+    payload: '{',
+    headers: { 'content-type': 'application/json' },
+  });
+  t.equal(badJson.statusCode, 400);
+  t.equal(badJson.json().code, 'FFX_ERR_BAD_REQUEST');
+});
+
+t.test('readiness is 503 when the database is down', async (t) => {
+  const { testDatabase } = await import('./helper.ts');
+  const database = await testDatabase();
+  const broken = { ...database, ping: async () => Promise.reject(new Error('connection refused')) };
+  const { app } = await buildTestApp(t, { database: broken });
+  const ready = await app.inject('/readyz');
+  t.equal(ready.statusCode, 503);
+  t.match(ready.json(), {
+    status: 'unavailable',
+    database: { ok: false, error: 'connection refused' },
+  });
+});
