@@ -162,5 +162,11 @@ function errorHandler(err: FastifyError, request: FastifyRequest, reply: Fastify
         ? 'FFX_ERR_NOT_FOUND'
         : 'FFX_ERR_BAD_REQUEST';
   const message = status >= 500 && status !== 503 ? 'Internal server error' : err.message;
-  void reply.status(status).send({ error: STATUS_CODES[status] ?? 'Error', code, message });
+  const body = { error: STATUS_CODES[status] ?? 'Error', code, message };
+  // People in a browser get a page; scripts get JSON.
+  if (request.url.startsWith('/admin') && typeof reply.page === 'function') {
+    void reply.status(status).page('error', { title: body.error, ...body, status });
+    return;
+  }
+  void reply.status(status).send(body);
 }

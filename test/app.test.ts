@@ -63,6 +63,9 @@ t.test('the error handler hides 5xx details and codes 4xx', async (t) => {
     logStream: logs.stream,
   });
   const { errors } = await import('../src/errors.ts');
+  app.get('/admin/boom', async () => {
+    throw new errors.CONFLICT('<script>x</script> already there');
+  });
   app.get('/boom', async () => {
     throw new Error('database password is hunter2');
   });
@@ -87,6 +90,12 @@ t.test('the error handler hides 5xx details and codes 4xx', async (t) => {
     message: 'Internal server error',
   });
   t.match(logs.text(), /hunter2/, 'the detail goes to the log, not the client');
+
+  const page = await app.inject('/admin/boom');
+  t.equal(page.statusCode, 409);
+  t.match(page.headers['content-type'], /text\/html/);
+  t.match(page.body, /&lt;script&gt;x&lt;\/script&gt; already there/, 'escaped');
+  t.match(page.body, /FFX_ERR_CONFLICT/);
 
   const coded = await app.inject('/coded');
   t.same(coded.json(), { error: 'Conflict', code: 'FFX_ERR_CONFLICT', message: 'already there' });

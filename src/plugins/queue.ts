@@ -33,7 +33,20 @@ export default fp<QueuePluginOptions>(
       queue = createInProcessQueue(processors, app.log, { backoffMs: opts.backoffMs });
     }
     app.decorate('queue', queue);
+    // Housekeeping once an hour; the job id is the hour, so several API processes
+    // sharing one Redis queue it once.
+    let prune: NodeJS.Timeout | undefined;
+    if (config.runWorkers && !opts.processors) {
+      prune = setInterval(() => {
+        const hour = new Date().toISOString().slice(0, 13);
+        queue.enqueue('prune-data', {}, { jobId: `prune-data:${hour}` }).catch((err: Error) => {
+          app.log.warn({ err: err.message }, 'could not queue prune-data');
+        });
+      }, 3600_000);
+      prune.unref();
+    }
     app.addHook('onClose', async () => {
+      clearInterval(prune);
       await workers?.close();
       if (!opts.queue) await queue.close();
     });
