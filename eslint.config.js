@@ -8,7 +8,9 @@ export default tseslint.config(
   ...tseslint.configs.recommended,
   {
     files: ['views/assets/**/*.js'],
-    languageOptions: { globals: { document: 'readonly', window: 'readonly', navigator: 'readonly' } },
+    languageOptions: {
+      globals: { document: 'readonly', window: 'readonly', navigator: 'readonly' },
+    },
   },
   {
     rules: {
