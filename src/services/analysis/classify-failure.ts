@@ -46,6 +46,13 @@ const RUNNER_RULES: readonly Rule[] = [
     label: 'a process was killed (exit code 137, usually out of memory)',
     pattern: /exit code 137\b|exit status 137\b|signal: killed\b|^Killed\s*$|\d Killed\s+\S/,
   },
+  {
+    // Cargo: "(signal: 9, SIGKILL: kill)"; rustc/ld: "signal: 9 (SIGKILL)"; gcc: "Killed signal
+    // terminated program cc1plus"; collect2: "ld terminated with signal 9 [Killed]".
+    label: 'a process was killed with SIGKILL (usually out of memory)',
+    pattern:
+      /signal: 9(?:, | \()SIGKILL|Killed signal terminated program|terminated with signal 9 \[Killed\]/,
+  },
   { label: 'the disk is full', pattern: /No space left on device|\bENOSPC\b/i },
 ];
 
@@ -96,16 +103,22 @@ const NETWORK_RULES: readonly Rule[] = [
   {
     label: 'a host name could not be resolved',
     pattern:
-      /getaddrinfo ENOTFOUND|Could not resolve host|Temporary failure in name resolution|Name or service not known|no such host/,
+      /getaddrinfo ENOTFOUND|Could not resolve host|Temporary failure in name resolution|Temporary failure resolving '|Name or service not known|no such host/,
   },
   {
     label: 'a registry or server returned a 5xx error',
     pattern:
-      /\b50[234] (?:Bad Gateway|Service Unavailable|Gateway Time-?out)|returned error: 50[234]|status code:? 50[234]\b|HTTP (?:code |status )?50[234]\b|Max retries exceeded|NewConnectionError|ReadTimeoutError|RemoteDisconnected/i,
+      /\b50[234] +(?:Bad Gateway|Service Unavailable|Gateway Time-?out)|returned error: 50[234]|status code:? 50[234]\b|HTTP (?:code |status )?50[234]\b|Max retries exceeded|NewConnectionError|ReadTimeoutError|RemoteDisconnected/i,
   },
   {
     label: 'a service rate-limited the job',
     pattern: /toomanyrequests|rate limit exceeded|429 Too Many Requests/i,
+  },
+  {
+    // apt names the mirror's answer (503, 404 for a mirror out of sync, a refused connection).
+    label: 'apt could not download packages',
+    pattern:
+      /^E: (?:Failed to fetch |Unable to fetch some archives|Some index files failed to download)/,
   },
   {
     label: 'a download was cut off',
@@ -115,6 +128,22 @@ const NETWORK_RULES: readonly Rule[] = [
 ];
 
 const DEPENDENCY_RULES: readonly Rule[] = [
+  {
+    label: 'no versions of the dependencies satisfy every requirement',
+    pattern:
+      /version solving (?:has )?failed|SolverProblemError|Could not find compatible versions|requirements are unsatisfiable|No solution found when resolving dependencies/,
+  },
+  {
+    // `go mod tidy && git diff --exit-code` and the like: the committed files were not up to date.
+    label: 'the step changed dependency files that should have been committed',
+    pattern:
+      /^diff (?:--git a|current)\/(?:\S*\/)?(?:go\.mod|go\.sum|package-lock\.json|npm-shrinkwrap\.json|yarn\.lock|pnpm-lock\.yaml|Cargo\.lock|poetry\.lock|Pipfile\.lock|uv\.lock|Gemfile\.lock|composer\.lock|pubspec\.lock|gradle\.lockfile|packages\.lock\.json|mix\.lock) /,
+  },
+  {
+    label: 'a system package is not available',
+    pattern:
+      /^E: (?:Unable to locate package |Package '[^']+' has no installation candidate|Version '[^']+' for '[^']+' was not found)/,
+  },
   {
     label: 'npm could not resolve the dependency tree',
     pattern: /\bERESOLVE\b|unable to resolve dependency tree|Conflicting peer dependency/,
@@ -179,6 +208,8 @@ const TOOL_CATEGORY: Readonly<Record<string, FailureType>> = {
   'go test': 'test',
   'cargo test': 'test',
   junit: 'test',
+  phpunit: 'test',
+  playwright: 'test',
   tsc: 'build',
   dotnet: 'build',
   rustc: 'build',
@@ -189,6 +220,9 @@ const TOOL_CATEGORY: Readonly<Record<string, FailureType>> = {
   ld: 'build',
   make: 'build',
   cmake: 'build',
+  vite: 'build',
+  rollup: 'build',
+  esbuild: 'build',
   eslint: 'lint',
   prettier: 'lint',
   ruff: 'lint',
@@ -196,6 +230,8 @@ const TOOL_CATEGORY: Readonly<Record<string, FailureType>> = {
   black: 'lint',
   clippy: 'lint',
   'golangci-lint': 'lint',
+  'go vet': 'lint',
+  staticcheck: 'lint',
   mypy: 'lint',
 };
 

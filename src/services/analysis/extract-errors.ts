@@ -16,7 +16,7 @@ export const MAX_BLOCK_LINES = 40;
 export const MAX_BLOCKS = 1000;
 const MAX_MESSAGE_LENGTH = 300;
 
-type Kind = 'detail' | 'summary' | 'generic';
+type Kind = 'detail' | 'summary' | 'generic' | 'ignored';
 
 interface Match {
   message: string;
@@ -24,6 +24,8 @@ interface Match {
   /**
    * detail: names the cause. summary: restates a failure that a detail block of the same
    * tool usually explains (dropped when one exists). generic: only says a command failed.
+   * ignored: output that looks like an error but is not one (jest's console output); its
+   * lines are skipped and no block is made.
    */
   kind: Kind;
   /** Index just past the block's last line. */
@@ -37,8 +39,14 @@ interface Context {
   lines: readonly string[];
   eslintFile?: string;
   goTest?: string;
+  /** What the last "# package" header said: "# pkg" is go build's, "# [pkg]" go vet's. */
+  goHeader?: 'build' | 'vet';
+  /** The step runs `go vet` itself ("##[group]Run go vet ./..."). */
+  goVetStep: boolean;
   mochaFailures: boolean;
   mavenResults: boolean;
+  /** Inside PHPUnit's "There were N failures:" (or errors) list. */
+  phpunitFailures: boolean;
 }
 
 type Matcher = (line: string, i: number, ctx: Context) => Match | undefined;
@@ -48,7 +56,13 @@ interface Found extends ErrorBlock {
 }
 
 export function extractErrors(lines: readonly string[]): ErrorBlock[] {
-  const ctx: Context = { lines, mochaFailures: false, mavenResults: false };
+  const ctx: Context = {
+    lines,
+    goVetStep: false,
+    mochaFailures: false,
+    mavenResults: false,
+    phpunitFailures: false,
+  };
   const found: Found[] = [];
   let i = 0;
   while (i < lines.length && found.length < MAX_BLOCKS) {
@@ -60,7 +74,7 @@ export function extractErrors(lines: readonly string[]): ErrorBlock[] {
       i++;
       continue;
     }
-    found.push(toBlock(lines, i, match));
+    if (match.kind !== 'ignored') found.push(toBlock(lines, i, match));
     const end = Math.max(match.end, i + 1);
     for (let j = i + 1; j < end; j++) updateContext(ctx, textAt(lines, j));
     i = end;
@@ -94,7 +108,7 @@ function toBlock(lines: readonly string[], i: number, match: Match): Found {
   return block;
 }
 
-function dedupe(found: Found[]): ErrorBlock[] {
+function dedupe(found: readonly Found[]): ErrorBlock[] {
   const detailTools = new Set(found.filter((b) => b.kind === 'detail').map((b) => b.tool));
   const seen = new Set<string>();
   const kept: Found[] = [];
@@ -122,6 +136,16 @@ function updateContext(ctx: Context, line: string): void {
   // go test -v names the test before its output; without -v the output follows "--- FAIL".
   const run = /^(?:=== (?:RUN|CONT|NAME)|\s*--- FAIL:)\s+(\S+)/.exec(line);
   if (run) ctx.goTest = run[1];
+  // A package's result line ends its tests: a later panic belongs to no test named so far.
+  else if (/^(?:ok|FAIL|PASS)(?:\s|$)/.test(line)) ctx.goTest = undefined;
+  if (line.startsWith('# ')) {
+    if (/^# \[[^\s\]]+\]$/.test(line)) ctx.goHeader = 'vet';
+    else if (/^# [^\s[]+(?: \[[^\s\]]+\])?$/.test(line)) ctx.goHeader = 'build';
+  }
+  if (/^##\[group\]Run go vet\b/.test(line)) ctx.goVetStep = true;
+  const phpunit = /^There (?:was|were) \d+ ([a-zA-Z ]+):$/.exec(line);
+  if (phpunit) ctx.phpunitFailures = /^(?:failures?|errors?)$/.test(textAt(phpunit, 1));
+  else if (line === 'FAILURES!' || line === 'ERRORS!') ctx.phpunitFailures = false;
   if (line.startsWith('[ERROR] Failures:') || line.startsWith('[ERROR] Errors:')) {
     ctx.mavenResults = true;
   } else if (line.startsWith('[INFO]') || line.startsWith('[ERROR] Tests run:')) {
@@ -142,7 +166,13 @@ const jest: Matcher = (line, i, ctx) => {
   const title = textAt(m, 2).trim();
   if (/^(?:Deprecation|Validation) Warning/.test(title)) return undefined;
   const indent = textAt(m, 1).length;
-  const end = scanWhile(ctx.lines, i + 1, 80, (l) => isBlank(l) || indentOf(l) > indent);
+  const inBlock = (l: string) => isBlank(l) || indentOf(l) > indent;
+  // What a suite logged (console.log/warn/error), printed for passing suites too: its
+  // lines are skipped, so nothing in them is taken for an error.
+  if (title === 'Console') {
+    return { message: title, kind: 'ignored', end: scanWhile(ctx.lines, i + 1, 500, inBlock) };
+  }
+  const end = scanWhile(ctx.lines, i + 1, 80, inBlock);
   return {
     message: withDetail(title, firstContent(ctx.lines, i + 1, end)),
     tool: 'jest',
@@ -196,6 +226,86 @@ const mocha: Matcher = (line, i, ctx) => {
     end,
   };
 };
+
+// PHPUnit lists failures and errors after "There was 1 failure:" / "There were 2 errors:";
+// the same list shape under "There was 1 risky test:" (or skipped, incomplete…) is not a failure.
+const phpunit: Matcher = (line, i, ctx) => {
+  if (ctx.phpunitFailures) {
+    const m = /^\d+\) (\S.*)$/.exec(line);
+    if (m) {
+      const end = scanWhile(
+        ctx.lines,
+        i + 1,
+        60,
+        (l) =>
+          !/^\d+\) \S/.test(l) &&
+          !/^(?:FAILURES!|ERRORS!|--)$/.test(l) &&
+          !l.startsWith('There w') &&
+          !l.startsWith('##['),
+      );
+      return {
+        message: withDetail(textAt(m, 1).trim(), firstContent(ctx.lines, i + 1, end)),
+        tool: 'phpunit',
+        kind: 'detail',
+        end: trimBlankEnd(ctx.lines, i, end),
+      };
+    }
+  }
+  if (/^Tests: \d+, Assertions: \d+, (?:Errors|Failures): \d+/.test(line)) {
+    return { message: line.trim(), tool: 'phpunit', kind: 'summary', end: i + 1 };
+  }
+  return undefined;
+};
+
+// Playwright prints "✘  3 [chromium] › e2e/cart.spec.ts:9:5 › cart › title (2.1s)" while running
+// and, at the end, "  1) [chromium] › e2e/cart.spec.ts:9:5 › cart › title ────" with the error.
+const playwright: Matcher = (line, i, ctx) => {
+  const detail = /^\s{0,4}\d+\) (?:\[[^\]]{1,100}\] › )?[^\s:›]+:\d+:\d+ › (.+)$/.exec(line);
+  if (detail) {
+    const end = scanWhile(
+      ctx.lines,
+      i + 1,
+      100,
+      (l) =>
+        !/^\s{0,4}\d+\) \S/.test(l) &&
+        !/^\s*\d+ (?:failed|flaky|passed|skipped|interrupted|did not run)\b/.test(l) &&
+        !l.startsWith('##['),
+    );
+    // The title's location is relative to the test directory; the stack's is the repository's.
+    const references = ctx.lines
+      .slice(i + 1, end)
+      .filter((l) => l.trimStart().startsWith('at '))
+      .flatMap((l) => extractReferences(l));
+    return {
+      message: withDetail(playwrightTitle(textAt(detail, 1)), firstContent(ctx.lines, i + 1, end)),
+      tool: 'playwright',
+      kind: 'detail',
+      end: trimBlankEnd(ctx.lines, i, end),
+      references,
+    };
+  }
+  const listed = /^\s*✘\s+\d+ (?:\[[^\]]{1,100}\] › )?[^\s:›]+:\d+:\d+ › (.+)$/.exec(line);
+  if (listed) {
+    return {
+      message: playwrightTitle(textAt(listed, 1)),
+      tool: 'playwright',
+      kind: 'summary',
+      end: i + 1,
+    };
+  }
+  return undefined;
+};
+
+/** "suite › title (retry #1) (5.3s) ─────" → "suite › title", without a regex that could backtrack. */
+function playwrightTitle(text: string): string {
+  let title = text;
+  let end = title.length;
+  while (end > 0 && (title[end - 1] === '─' || title[end - 1] === ' ')) end--;
+  title = title.slice(0, end);
+  for (const suffix of [/ \([\d.]+(?:m?s|m)\)$/, / \(retry #\d+\)$/])
+    title = title.replace(suffix, '');
+  return title;
+}
 
 const tap: Matcher = (line, i, ctx) => {
   const m = /^(\s*)not ok \d+(?: -)?(.*)$/.exec(line);
@@ -485,7 +595,7 @@ const rust: Matcher = (line, i, ctx) => {
     ctx.lines,
     i + 1,
     60,
-    (l) => !isBlank(l) && !/^(?:error|warning)(?:\[\w+\])?: /.test(l),
+    (l) => !isBlank(l) && !/^(?:error|warning)(?:\[\w+\])?: /.test(l) && l !== 'Caused by:',
   );
   const body = ctx.lines.slice(i + 1, end);
   let tool: string | undefined;
@@ -497,6 +607,27 @@ const rust: Matcher = (line, i, ctx) => {
       text,
     );
   return { message: line.trim(), tool, kind: generic ? 'generic' : 'detail', end };
+};
+
+// Cargo's "Caused by:" for a compiler, build script or test binary killed by the kernel
+// (SIGKILL is how the out-of-memory killer ends a process). The command is often thousands
+// of characters long, so it is cut to its program's name to keep the signal in the message.
+const processKilled: Matcher = (line, i) => {
+  const m = /^\s*process didn't exit successfully: (.*)$/.exec(line);
+  if (!m) return undefined;
+  const text = textAt(m, 1);
+  const signal = text.lastIndexOf('(signal: 9');
+  if (signal === -1) return undefined;
+  const command = text.slice(0, signal).trim();
+  const program = command.replace(/^`|`$/g, '').split(' ', 1)[0] ?? '';
+  const name = program.slice(program.lastIndexOf('/') + 1);
+  const shown = command.includes(' ') ? `\`${name} …\`` : `\`${name}\``;
+  return {
+    message: `process didn't exit successfully: ${shown} ${text.slice(signal)}`,
+    tool: 'cargo',
+    kind: 'detail',
+    end: i + 1,
+  };
 };
 
 const CARGO_MESSAGE =
@@ -511,7 +642,7 @@ const locatedError: Matcher = (line, i, ctx) => {
   const text = textAt(m, 4);
   if (/^(?:warning|note|info):/.test(text)) return undefined;
   const ext = file.slice(file.lastIndexOf('.') + 1).toLowerCase();
-  const tool = locatedTool(ext, file, text);
+  const tool = locatedTool(ext, file, text, ctx);
   if (tool === undefined) return undefined;
   const end = scanWhile(
     ctx.lines,
@@ -525,10 +656,24 @@ const locatedError: Matcher = (line, i, ctx) => {
 const GOLANGCI_LINTERS =
   /\((?:errcheck|gosimple|govet|ineffassign|staticcheck|unused|revive|gofmt|goimports|gocritic|misspell|typecheck|gosec|unparam|bodyclose|errorlint|stylecheck|dupl|goconst|gocyclo|lll|nakedret|prealloc|whitespace)\)$/;
 
+const STATICCHECK_CHECKS = /\((?:SA|S|ST|QF|U)\d{4}\)$/;
+
+// What the Go compiler (and go vet's type check) says about code that does not compile.
+const GO_COMPILE_ERROR =
+  /^(?:undefined: |cannot |invalid |syntax error|missing return|too many |not enough |assignment mismatch|no new variables|non-name |could not import |declared and not used|mismatched types)|imported and not used| redeclared in this block|\bundefined \(type /;
+
 /** The tool for a "path:line: message" line, '' for an error of no known tool, undefined for no error. */
-function locatedTool(ext: string, file: string, text: string): string | undefined {
+function locatedTool(ext: string, file: string, text: string, ctx: Context): string | undefined {
   const isError = /^(?:fatal )?error:/.test(text);
-  if (ext === 'go') return GOLANGCI_LINTERS.test(text) ? 'golangci-lint' : 'go';
+  if (ext === 'go') {
+    if (GOLANGCI_LINTERS.test(text)) return 'golangci-lint';
+    if (STATICCHECK_CHECKS.test(text)) return 'staticcheck';
+    // go vet heads its reports "# [pkg]"; in a step that runs go vet, anything that is not a
+    // compile error is a vet report too.
+    if (ctx.goHeader === 'vet') return 'go vet';
+    if (ctx.goVetStep && !GO_COMPILE_ERROR.test(text)) return 'go vet';
+    return 'go';
+  }
   if (['c', 'h', 'cc', 'cpp', 'cxx', 'hpp', 'hh', 'm', 'mm'].includes(ext))
     return isError ? 'gcc/clang' : undefined;
   if (ext === 'java') return isError ? 'javac' : undefined;
@@ -569,6 +714,46 @@ const linker: Matcher = (line, i, ctx) => {
     return {
       message: withDetail(line.trim().replace(/:$/, ''), detail),
       tool: 'cmake',
+      kind: 'detail',
+      end: trimBlankEnd(ctx.lines, i, end),
+    };
+  }
+  return undefined;
+};
+
+// Front-end bundlers. Vite prints "error during build:" and the error on the next lines.
+const bundlers: Matcher = (line, i, ctx) => {
+  const vite = /^error during build:\s*(.*)$/.exec(line);
+  if (vite) {
+    const end = scanWhile(
+      ctx.lines,
+      i + 1,
+      40,
+      (l) =>
+        !isBlank(l) &&
+        !l.startsWith('##[') &&
+        !/^\s*ELIFECYCLE\b|^npm (?:ERR!|error) |^error\b/.test(l),
+    );
+    const inline = textAt(vite, 1).trim();
+    const first = inline === '' ? i + 1 : i;
+    let message = inline || textAt(ctx.lines, first).trim();
+    // "[vite:esbuild] Transform failed with 1 error:" is followed by the error itself.
+    if (message.endsWith(':') && first + 1 < end) {
+      message = withDetail(message.slice(0, -1), textAt(ctx.lines, first + 1).trim());
+    }
+    return { message: message || line.trim(), tool: 'vite', kind: 'detail', end };
+  }
+  const rollup = /^\[!\] (\S.*)$/.exec(line);
+  if (rollup) {
+    const end = scanWhile(ctx.lines, i + 1, 20, (l) => !isBlank(l) && !l.startsWith('##['));
+    return { message: textAt(rollup, 1), tool: 'rollup', kind: 'detail', end };
+  }
+  const esbuild = /^\s*✘ \[ERROR\] (\S.*)$/.exec(line);
+  if (esbuild) {
+    const end = scanWhile(ctx.lines, i + 1, 20, (l) => isBlank(l) || indentOf(l) > 0);
+    return {
+      message: textAt(esbuild, 1).trim(),
+      tool: 'esbuild',
       kind: 'detail',
       end: trimBlankEnd(ctx.lines, i, end),
     };
@@ -724,6 +909,115 @@ const pipOrDocker: Matcher = (line, i) => {
   return { message: text, tool: pip ? 'pip' : undefined, kind: 'detail', end: i + 1 };
 };
 
+const apt: Matcher = (line, i) => {
+  const m = /^E: ([A-Z].*)$/.exec(line);
+  if (!m) return undefined;
+  const text = textAt(m, 1);
+  // These restate the "Failed to fetch" errors printed just before them.
+  const restates = /^(?:Unable to fetch some archives|Some index files failed to download)/.test(
+    text,
+  );
+  return { message: text, tool: 'apt', kind: restates ? 'summary' : 'detail', end: i + 1 };
+};
+
+// Bundler, Poetry, uv and Dart's pub explain an unsolvable set of requirements the way the
+// PubGrub algorithm does: "Because a depends on b … version solving failed."
+const SOLVER_CONCLUSION = /version solving (?:has )?failed|requirements are unsatisfiable/;
+const SOLVER_SENTENCE = /^(?:Because |And because |So, because |Thus, |\(\d+\) )/;
+
+const versionSolver: Matcher = (line, i, ctx) => {
+  const bundler =
+    /^(?:Could not find compatible versions|Bundler could not find compatible versions for gem )/.test(
+      line,
+    );
+  const because = /^\s*(?:╰─▶\s*)?Because \S/.test(line);
+  if (!bundler && !because) return undefined;
+  let last = -1;
+  const limit = Math.min(ctx.lines.length, i + 40);
+  for (let k = because ? i : i + 1; k < limit; k++) {
+    const l = textAt(ctx.lines, k);
+    if (SOLVER_CONCLUSION.test(l)) {
+      last = k;
+      break;
+    }
+    // An explanation is made of "Because …", "And because …", "So, because …" sentences,
+    // their indented continuations and blank lines; anything else ends it.
+    if (k > i && !isBlank(l) && indentOf(l) === 0 && !SOLVER_SENTENCE.test(l)) break;
+  }
+  if (bundler) {
+    // Bundler before 2.5 lists the conflicting requirements, indented, without a conclusion.
+    const end =
+      last === -1
+        ? trimBlankEnd(
+            ctx.lines,
+            i,
+            scanWhile(ctx.lines, i + 1, 40, (l) => isBlank(l) || indentOf(l) > 0),
+          )
+        : last + 1;
+    const reason = ctx.lines
+      .slice(i + 1, end)
+      .find((l) => l.trimStart().startsWith('Because '))
+      ?.trim();
+    return {
+      message: withDetail(line.trim().replace(/:$/, ''), reason),
+      tool: 'bundler',
+      kind: 'detail',
+      end,
+    };
+  }
+  if (last === -1) return undefined;
+  const text = line.trim().replace(/^╰─▶\s*/, '');
+  return {
+    message: text,
+    tool: solverTool(line, textAt(ctx.lines, last)),
+    kind: 'detail',
+    end: last + 1,
+  };
+};
+
+function solverTool(first: string, conclusion: string): string {
+  if (first.includes('╰─▶') || conclusion.includes('unsatisfiable')) return 'uv';
+  if (conclusion.includes('has failed')) return 'bundler';
+  // Poetry writes versions in parentheses: "pandas (2.2.3) depends on numpy (>=1.26.0)".
+  if (/ \([<>=!~^]*\d/.test(first) || / \([<>=!~^]*\d/.test(conclusion)) return 'poetry';
+  return 'pubgrub';
+}
+
+// Files a dependency tool rewrites: a step that runs it and then `git diff --exit-code` fails
+// when they were not committed up to date ("go mod tidy" left go.mod or go.sum changed).
+const gitDiff: Matcher = (line, i, ctx) => {
+  const first = diffFile(line);
+  if (first === undefined) return undefined;
+  const files = [first];
+  const end = scanWhile(ctx.lines, i + 1, 400, (l) => {
+    if (!DIFF_LINE.test(l)) return false;
+    const file = diffFile(l);
+    if (file !== undefined && !files.includes(file) && files.length < 10) files.push(file);
+    return true;
+  });
+  const shown = files.slice(0, 5).join(', ') + (files.length > 5 ? ', …' : '');
+  const references = files.flatMap((f) => {
+    const file = toRepositoryPath(f);
+    return file === undefined ? [] : [{ file }];
+  });
+  return {
+    message: `files differ from the commit: ${shown}`,
+    tool: line.startsWith('diff --git ') ? 'git' : 'go mod',
+    kind: 'detail',
+    end: trimBlankEnd(ctx.lines, i, end),
+    references,
+  };
+};
+
+const DIFF_LINE =
+  /^(?:diff |index |--- |\+\+\+ |@@ |[ +-]|\\ No newline|(?:new|deleted) file mode |(?:old|new) mode |similarity index |rename (?:from|to) |Binary files |$)/;
+
+/** The file a "diff --git a/x b/x" (or `go mod tidy -diff`: "diff current/x tidy/x") header names. */
+function diffFile(line: string): string | undefined {
+  const m = /^diff (?:--git a\/(\S+) b\/\S+|current\/(\S+) tidy\/\S+)$/.exec(line);
+  return m ? (m[1] ?? m[2]) : undefined;
+}
+
 const goModules: Matcher = (line, i) => {
   if (
     !line.startsWith('go: ') ||
@@ -768,6 +1062,8 @@ const KNOWN_MESSAGES: readonly { pattern: RegExp; tool?: string }[] = [
   },
   { pattern: /no space left on device|ENOSPC/i },
   { pattern: /^Killed\s*$|\d Killed\s+\S/ },
+  // gcc and collect2 when the kernel kills the compiler or the linker (out of memory).
+  { pattern: /Killed signal terminated program|terminated with signal 9 \[Killed\]/ },
   {
     pattern:
       /lost communication with the server|has received a shutdown signal|The operation was canceled|exceeded the maximum execution time/,
@@ -805,9 +1101,40 @@ const gitOrDocker: Matcher = (line, i) => {
   if (line.startsWith('Error response from daemon: ')) {
     return { message: line.trim(), tool: 'docker', kind: 'detail', end: i + 1 };
   }
-  if (/^panic: \S/.test(line))
-    return { message: line.trim(), tool: 'go', kind: 'detail', end: i + 1 };
   return undefined;
+};
+
+// A Go panic and its goroutine dump. Inside go test (a test was named, or the stack runs
+// through testing.tRunner) it is the failing test's error, named after the test.
+const goPanic: Matcher = (line, i, ctx) => {
+  const m = /^panic: (\S.*)$/.exec(line);
+  if (!m) return undefined;
+  const end = trimBlankEnd(
+    ctx.lines,
+    i,
+    scanWhile(
+      ctx.lines,
+      i + 1,
+      200,
+      (l) =>
+        isBlank(l) ||
+        /^\s/.test(l) ||
+        l.startsWith('[signal ') ||
+        l.startsWith('created by ') ||
+        /^goroutine \d+ \[/.test(l) ||
+        /^[^\s()]+\(.*\)$/.test(l),
+    ),
+  );
+  const inTest =
+    ctx.goTest !== undefined ||
+    ctx.lines.slice(i + 1, end).some((l) => l.startsWith('testing.tRunner'));
+  const text = `panic: ${textAt(m, 1).replace(/ \[recovered\]$/, '')}`;
+  return {
+    message: ctx.goTest === undefined ? text : `${ctx.goTest}: ${text}`,
+    tool: inTest ? 'go test' : 'go',
+    kind: 'detail',
+    end,
+  };
 };
 
 // An "##[error]" line no tool format claimed: an action's own failure message.
@@ -828,6 +1155,8 @@ function actionsError(text: string, i: number): Match {
 const MATCHERS: readonly Matcher[] = [
   jest,
   vitest,
+  phpunit,
+  playwright,
   mocha,
   tap,
   eslint,
@@ -835,6 +1164,7 @@ const MATCHERS: readonly Matcher[] = [
   pytestSection,
   pytestSummary,
   goTest,
+  goPanic,
   cargoTest,
   junit,
   maven,
@@ -842,15 +1172,20 @@ const MATCHERS: readonly Matcher[] = [
   gitOrDocker,
   typescript,
   rust,
+  processKilled,
   locatedError,
   kotlin,
   linker,
+  bundlers,
   prettier,
   pythonFormat,
   npm,
   pnpm,
   yarn,
   pipOrDocker,
+  apt,
+  versionSolver,
+  gitDiff,
   goModules,
   pythonTraceback,
   knownMessage,

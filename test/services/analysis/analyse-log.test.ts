@@ -204,6 +204,51 @@ t.test('a step that only reports its exit code', async (t) => {
   t.match(long.summary, /after printing "z{199}…"\.$/);
 });
 
+t.test(
+  'a compiler killed for lack of memory is infrastructure, the kill its first error',
+  async (t) => {
+    const command = `/home/runner/.rustup/toolchains/stable/bin/rustc --crate-name app ${'-C opt-level=3 '.repeat(40)}`;
+    const a = analyseLog(
+      stamp([
+        '##[group]Run cargo build --release',
+        '##[endgroup]',
+        '   Compiling app v0.1.0 (/home/runner/work/app/app)',
+        'error: could not compile `app` (bin "app")',
+        '',
+        'Caused by:',
+        `  process didn't exit successfully: \`${command}\` (signal: 9, SIGKILL: kill)`,
+        '##[error]Process completed with exit code 101.',
+      ]),
+    );
+    t.equal(a.failureType, 'infrastructure');
+    t.equal(a.firstError, "process didn't exit successfully: `rustc …` (signal: 9, SIGKILL: kill)");
+    t.equal(a.tool, 'cargo');
+  },
+);
+
+t.test('console output of a passing jest suite is not the first error', async (t) => {
+  const a = analyseLog(
+    stamp([
+      '##[group]Run npx jest',
+      '##[endgroup]',
+      ' PASS  src/a.test.ts',
+      '  ● Console',
+      '',
+      '    console.error',
+      '      Error: request failed',
+      '',
+      ' FAIL  src/b.test.ts',
+      '  ● b › adds',
+      '',
+      '    expect(received).toBe(expected)',
+      '##[error]Process completed with exit code 1.',
+    ]),
+  );
+  t.equal(a.failureType, 'test');
+  t.equal(a.firstError, 'b › adds: expect(received).toBe(expected)');
+  t.equal(a.errorCount, 1);
+});
+
 t.test('infrastructure and configuration summaries say why', async (t) => {
   const a = analyseLog('##[error]The operation was canceled.', { jobName: 'e2e' });
   t.equal(

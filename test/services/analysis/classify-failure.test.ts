@@ -39,6 +39,22 @@ t.test('what the runner says about itself wins over everything', async (t) => {
     ],
     ['Killed', 'a process was killed (exit code 137, usually out of memory)'],
     ['fork: Cannot allocate memory', 'out of memory'],
+    [
+      "  process didn't exit successfully: `rustc …` (signal: 9, SIGKILL: kill)",
+      'a process was killed with SIGKILL (usually out of memory)',
+    ],
+    [
+      'error: linking with `cc` failed: signal: 9 (SIGKILL)',
+      'a process was killed with SIGKILL (usually out of memory)',
+    ],
+    [
+      'c++: fatal error: Killed signal terminated program cc1plus',
+      'a process was killed with SIGKILL (usually out of memory)',
+    ],
+    [
+      'collect2: fatal error: ld terminated with signal 9 [Killed]',
+      'a process was killed with SIGKILL (usually out of memory)',
+    ],
     ['Error: ENOSPC: no space left on device, write', 'the disk is full'],
   ];
   for (const [line, reason] of cases) {
@@ -113,6 +129,41 @@ t.test('a network error in an error block is infrastructure, even during an inst
   }
 });
 
+t.test('apt download failures are infrastructure, whatever the mirror answered', async (t) => {
+  const cases: [string, string][] = [
+    [
+      'E: Failed to fetch http://archive.ubuntu.com/ubuntu/pool/main/c/curl/curl_8.5.0_amd64.deb  503  Service Unavailable [IP: 1.2.3.4 80]',
+      'a registry or server returned a 5xx error',
+    ],
+    [
+      'E: Failed to fetch http://archive.ubuntu.com/ubuntu/pool/main/c/curl/curl_8.5.0_amd64.deb  404  Not Found [IP: 1.2.3.4 80]',
+      'apt could not download packages',
+    ],
+    [
+      'E: Unable to fetch some archives, maybe run apt-get update or try with --fix-missing?',
+      'apt could not download packages',
+    ],
+    [
+      "Err:1 http://archive.ubuntu.com/ubuntu jammy InRelease Temporary failure resolving 'archive.ubuntu.com'",
+      'a host name could not be resolved',
+    ],
+  ];
+  for (const [line, reason] of cases) {
+    const c = classifyFailure({ blocks: [block(line, 'apt'), exitTrailer], jobName: 'test' });
+    t.equal(c.failureType, 'infrastructure', line);
+    t.equal(c.reason, reason, line);
+  }
+  const missing = classifyFailure({
+    blocks: [
+      block('Unable to locate package libfoo-dev', 'apt', false, [
+        'E: Unable to locate package libfoo-dev',
+      ]),
+    ],
+  });
+  t.equal(missing.failureType, 'dependency');
+  t.equal(missing.reason, 'a system package is not available');
+});
+
 t.test('a resolution error caused by the network is infrastructure, not dependency', async (t) => {
   const c = classifyFailure({
     blocks: [block('No matching distribution found for flask==3.0.3', 'pip')],
@@ -139,11 +190,32 @@ t.test('dependency resolution errors', async (t) => {
     'missing go.sum entry for module providing package github.com/x/y',
     'Could not resolve dependencies for project com.acme:app:jar:1.0',
     'Your requirements could not be resolved to an installable set of packages.',
+    'So, because app depends on both numpy (^2.0) and scipy (1.9.3), version solving failed.',
+    '  SolverProblemError',
+    'Could not find compatible versions',
+    'Bundler could not find compatible versions for gem "rack":',
+    'we can conclude that your requirements are unsatisfiable.',
+    'diff --git a/go.sum b/go.sum',
+    'diff current/go.mod tidy/go.mod',
+    'diff --git a/web/package-lock.json b/web/package-lock.json',
+    'diff --git a/Cargo.lock b/Cargo.lock',
+    'E: Unable to locate package libfoo-dev',
+    "E: Package 'python2' has no installation candidate",
   ];
   for (const message of messages) {
     const c = classifyFailure({ blocks: [block(message, 'npm')] });
     t.equal(c.failureType, 'dependency', message);
     t.equal(c.confidence, 0.9);
+  }
+});
+
+t.test('a changed file that is not a dependency file is no dependency problem', async (t) => {
+  for (const line of [
+    'diff --git a/src/go.mod.ts b/src/go.mod.ts',
+    'diff --git a/gen/api.go b/gen/api.go',
+  ]) {
+    const c = classifyFailure({ blocks: [block(line, 'git')] });
+    t.equal(c.failureType, 'unknown', line);
   }
 });
 
@@ -173,6 +245,13 @@ t.test('the tool of the first specific error decides between test, build and lin
     ['eslint', 'lint'],
     ['clippy', 'lint'],
     ['black', 'lint'],
+    ['go vet', 'lint'],
+    ['staticcheck', 'lint'],
+    ['phpunit', 'test'],
+    ['playwright', 'test'],
+    ['vite', 'build'],
+    ['rollup', 'build'],
+    ['esbuild', 'build'],
   ];
   for (const [tool, type] of cases) {
     const c = classifyFailure({
@@ -279,6 +358,30 @@ t.test('signals quote the deciding line, shortened', async (t) => {
   t.equal(c.failureType, 'infrastructure');
   t.ok((c.signals[0] ?? '').length < 260);
   t.match(c.signals[0], /…"\)$/);
+});
+
+t.test('go vet reports are lint, compile errors in a vet step are build', async (t) => {
+  const vet = [
+    '##[group]Run go vet ./...',
+    'go vet ./...',
+    '##[endgroup]',
+    '# example.com/app/internal/db',
+    '# [example.com/app/internal/db]',
+    'internal/db/pool.go:40:9: return copies lock value: db.Pool contains sync.Mutex',
+    '##[error]Process completed with exit code 1.',
+  ];
+  t.equal(classifyFailure({ blocks: extractErrors(vet), lines: vet }).failureType, 'lint');
+  const noHeader = [vet[0] ?? '', 'internal/db/pool.go:52:2: unreachable code'];
+  t.equal(
+    classifyFailure({ blocks: extractErrors(noHeader), lines: noHeader }).failureType,
+    'lint',
+  );
+  const compile = [
+    vet[0] ?? '',
+    '# example.com/app/internal/db',
+    'internal/db/pool.go:12:2: undefined: newPool',
+  ];
+  t.equal(classifyFailure({ blocks: extractErrors(compile), lines: compile }).failureType, 'build');
 });
 
 t.test('works on blocks straight from extractErrors', async (t) => {

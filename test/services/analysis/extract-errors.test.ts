@@ -690,6 +690,345 @@ A worker process has failed to exit gracefully and has been force exited... This
       },
     ],
   },
+  {
+    name: 'apt: fetch failures, their summary, and missing packages',
+    log: `
+Err:3 http://archive.ubuntu.com/ubuntu jammy/main amd64 libxml2-dev amd64 2.9.13
+  503  Service Unavailable [IP: 185.125.190.39 80]
+W: Some index files failed to download. They have been ignored, or old ones used instead.
+E: Failed to fetch http://archive.ubuntu.com/ubuntu/pool/main/libx/libxml2/libxml2-dev_2.9.13_amd64.deb  503  Service Unavailable [IP: 185.125.190.39 80]
+E: Unable to fetch some archives, maybe run apt-get update or try with --fix-missing?
+E: Unable to locate package libfoo-dev
+E       assert 1 == 2`,
+    expected: [
+      {
+        message:
+          'Failed to fetch http://archive.ubuntu.com/ubuntu/pool/main/libx/libxml2/libxml2-dev_2.9.13_amd64.deb 503 Service Unavailable [IP: 185.125.190.39 80]',
+        tool: 'apt',
+      },
+      { message: 'Unable to locate package libfoo-dev', tool: 'apt' },
+    ],
+  },
+  {
+    name: 'apt: a summary alone is kept',
+    log: `
+E: Some index files failed to download. They have been ignored, or old ones used instead.`,
+    expected: [
+      {
+        message:
+          'Some index files failed to download. They have been ignored, or old ones used instead.',
+        tool: 'apt',
+      },
+    ],
+  },
+  {
+    name: 'version solvers: Bundler (both formats), Poetry, pub and uv',
+    log: `
+Could not find compatible versions
+
+Because every version of sidekiq-pro depends on sidekiq >= 7.2
+  and Gemfile depends on sidekiq ~> 6.5,
+  sidekiq-pro cannot be used.
+So, because Gemfile depends on sidekiq-pro >= 0,
+  version solving has failed.
+Bundler could not find compatible versions for gem "rack":
+  In Gemfile:
+    sinatra (~> 4.0) was resolved to 4.0.0, which depends on
+      rack (>= 3.0.0, < 4)
+
+    puma (~> 5.6) was resolved to 5.6.8, which depends on
+      rack (< 3)
+
+Running \`bundle update\` will rebuild your snapshot from scratch
+Because django-ninja (1.3.0) depends on pydantic (>=2.0,<3.0.0)
+ and myapp depends on pydantic (^1.10), django-ninja is forbidden.
+So, because myapp depends on django-ninja (1.3.0), version solving failed.
+Because app depends on intl ^0.19.0 which doesn't match any versions, version solving failed.
+  × No solution found when resolving dependencies:
+  ╰─▶ Because only httpx<0.20 is available and you require httpx>=0.27, we can conclude that your requirements are unsatisfiable.
+Because this sentence never reaches a solver's conclusion, it is not an error.`,
+    expected: [
+      {
+        message:
+          'Could not find compatible versions: Because every version of sidekiq-pro depends on sidekiq >= 7.2',
+        tool: 'bundler',
+      },
+      { message: 'Bundler could not find compatible versions for gem "rack"', tool: 'bundler' },
+      {
+        message: 'Because django-ninja (1.3.0) depends on pydantic (>=2.0,<3.0.0)',
+        tool: 'poetry',
+      },
+      {
+        message:
+          "Because app depends on intl ^0.19.0 which doesn't match any versions, version solving failed.",
+        tool: 'pubgrub',
+      },
+      {
+        message:
+          'Because only httpx<0.20 is available and you require httpx>=0.27, we can conclude that your requirements are unsatisfiable.',
+        tool: 'uv',
+      },
+    ],
+  },
+  {
+    name: 'git diff after a dependency update, go mod tidy -diff, and other changed files',
+    log: `
+diff --git a/package-lock.json b/package-lock.json
+index 3f2a1b0..8c9d7e6 100644
+--- a/package-lock.json
++++ b/package-lock.json
+@@ -1204,7 +1204,7 @@
+-      "version": "4.17.20",
++      "version": "4.17.21",
+ 
+diff --git a/go.sum b/go.sum
+--- a/go.sum
++++ b/go.sum
+@@ -1 +1 @@
+-example.com/x v1.0.0 h1:abc=
+
+fatal: not a git repository
+diff current/go.mod tidy/go.mod
+--- current/go.mod
++++ tidy/go.mod
+@@ -3,3 +3,4 @@
++require golang.org/x/text v0.18.0
+Error: Process completed with exit code 1.
+diff --git a/src/generated/api.ts b/src/generated/api.ts
++export type Id = string;`,
+    expected: [
+      { message: 'files differ from the commit: package-lock.json, go.sum', tool: 'git' },
+      { message: 'fatal: not a git repository', tool: 'git' },
+      { message: 'files differ from the commit: go.mod', tool: 'go mod' },
+      { message: 'Error: Process completed with exit code 1.', generic: true },
+      { message: 'files differ from the commit: src/generated/api.ts', tool: 'git' },
+    ],
+  },
+  {
+    name: 'go vet: "# [pkg]" reports, a go vet step, and compile errors',
+    log: `
+##[group]Run go vet ./...
+# example.com/app/internal/db
+# [example.com/app/internal/db]
+internal/db/pool.go:40:9: return copies lock value: example.com/app/internal/db.Pool contains sync.Mutex
+# example.com/app/cmd/api
+cmd/api/main.go:12:2: undefined: serveHTTP
+cmd/api/main.go:30:5: self-assignment of cfg to cfg
+main.go:8:2: "os" imported and not used
+internal/x/y.go:3:1: result of fmt.Sprintf call not used (SA4017)`,
+    expected: [
+      {
+        message:
+          'internal/db/pool.go:40:9: return copies lock value: example.com/app/internal/db.Pool contains sync.Mutex',
+        tool: 'go vet',
+      },
+      { message: 'cmd/api/main.go:12:2: undefined: serveHTTP', tool: 'go' },
+      { message: 'cmd/api/main.go:30:5: self-assignment of cfg to cfg', tool: 'go vet' },
+      { message: 'main.go:8:2: "os" imported and not used', tool: 'go' },
+      {
+        message: 'internal/x/y.go:3:1: result of fmt.Sprintf call not used (SA4017)',
+        tool: 'staticcheck',
+      },
+    ],
+  },
+  {
+    name: 'go build errors outside a go vet step stay compile errors',
+    log: `
+##[group]Run go build ./...
+# example.com/app/cmd/api
+cmd/api/main.go:30:5: self-assignment of cfg to cfg`,
+    expected: [{ message: 'cmd/api/main.go:30:5: self-assignment of cfg to cfg', tool: 'go' }],
+  },
+  {
+    name: 'a process killed with SIGKILL, its long command cut to the program',
+    log: `
+error: could not compile \`serde_json\` (lib)
+Caused by:
+  process didn't exit successfully: \`/home/runner/.rustup/toolchains/stable-x86_64-unknown-linux-gnu/bin/rustc --crate-name serde_json --edition=2021 src/lib.rs\` (signal: 9, SIGKILL: kill)
+  process didn't exit successfully: \`/home/runner/work/a/a/target/debug/build/ring-1/build-script-build\` (exit status: 1)
+  process didn't exit successfully: \`/tmp/x\` (signal: 9, SIGKILL: kill)
+c++: fatal error: Killed signal terminated program cc1plus
+collect2: fatal error: ld terminated with signal 9 [Killed]`,
+    expected: [
+      { message: 'error: could not compile `serde_json` (lib)', tool: 'cargo', generic: true },
+      {
+        message: "process didn't exit successfully: `rustc …` (signal: 9, SIGKILL: kill)",
+        tool: 'cargo',
+      },
+      {
+        message: "process didn't exit successfully: `x` (signal: 9, SIGKILL: kill)",
+        tool: 'cargo',
+      },
+      { message: 'c++: fatal error: Killed signal terminated program cc1plus' },
+      { message: 'collect2: fatal error: ld terminated with signal 9 [Killed]' },
+    ],
+  },
+  {
+    name: 'PHPUnit: failures and errors, not risky or skipped tests',
+    log: `
+1) numbered lines before any list are not failures
+There were 2 failures:
+
+1) Tests\\OrderTest::testShipsToEu with data set "de" ('DE', 1)
+Failed asserting that false is true.
+
+/home/runner/work/shop/shop/tests/OrderTest.php:41
+
+2) Tests\\OrderTest::testTotal
+Failed asserting that 9.99 matches expected 10.0.
+
+/home/runner/work/shop/shop/tests/OrderTest.php:58
+
+--
+
+There was 1 skipped test:
+
+1) Tests\\MailTest::testSmtp
+SMTP server not configured
+
+FAILURES!
+Tests: 12, Assertions: 30, Failures: 2, Skipped: 1.`,
+    expected: [
+      {
+        message:
+          'Tests\\OrderTest::testShipsToEu with data set "de" (\'DE\', 1): Failed asserting that false is true.',
+        tool: 'phpunit',
+      },
+      {
+        message: 'Tests\\OrderTest::testTotal: Failed asserting that 9.99 matches expected 10.0.',
+        tool: 'phpunit',
+      },
+    ],
+  },
+  {
+    name: 'PHPUnit summary kept when no failure is listed',
+    log: `
+ERRORS!
+Tests: 3, Assertions: 3, Errors: 1.`,
+    expected: [{ message: 'Tests: 3, Assertions: 3, Errors: 1.', tool: 'phpunit' }],
+  },
+  {
+    name: 'Playwright: the failure list, and the progress lines it explains',
+    log: `
+  ✘  7 [webkit] › auth/login.spec.ts:22:5 › login › remembers the user (retry #1) (12.4s)
+  1) [webkit] › auth/login.spec.ts:22:5 › login › remembers the user ─────────────────────────────
+
+    Error: expect(page).toHaveURL(expected) failed
+
+        at /home/runner/work/web/web/tests/auth/login.spec.ts:29:24
+
+  2) tests/cart.spec.ts:8:3 › adds an item ──────────────────────
+
+    Test timeout of 30000ms exceeded.
+
+  2 failed`,
+    expected: [
+      {
+        message: 'login › remembers the user: Error: expect(page).toHaveURL(expected) failed',
+        tool: 'playwright',
+      },
+      { message: 'adds an item: Test timeout of 30000ms exceeded.', tool: 'playwright' },
+    ],
+  },
+  {
+    name: 'Playwright progress lines alone',
+    log: `
+  ✘  3 [chromium] › home.spec.ts:5:5 › home › renders (1.2m)
+  ✓  4 [chromium] › home.spec.ts:9:5 › home › links (812ms)`,
+    expected: [{ message: 'home › renders', tool: 'playwright' }],
+  },
+  {
+    name: 'jest: console output is never an error, even when it looks like one',
+    log: `
+ PASS  src/api.test.ts
+  ● Console
+
+    console.error
+      Error: boom
+          at fetchUser (src/api.ts:3:9)
+
+TypeError: thrown at column 0 inside the console block ends it
+ FAIL  src/b.test.ts
+  ● b › works
+
+    expect(received).toBe(expected)`,
+    expected: [
+      { message: 'TypeError: thrown at column 0 inside the console block ends it' },
+      { message: 'b › works: expect(received).toBe(expected)', tool: 'jest' },
+    ],
+  },
+  {
+    name: 'go panics: in a named test, in go test without a name, and in a program',
+    log: `
+--- FAIL: TestCache (0.00s)
+panic: assignment to entry in nil map [recovered]
+\tpanic: assignment to entry in nil map
+
+goroutine 7 [running]:
+testing.tRunner.func1.2({0x5d1e40, 0x6a2b10})
+\t/opt/hostedtoolcache/go/1.22.5/x64/src/testing/testing.go:1631 +0x24a
+example.com/cache.TestCache(0xc000007860)
+\t/home/runner/work/cache/cache/cache_test.go:14 +0x3c
+FAIL\texample.com/cache\t0.012s
+panic: runtime error: index out of range [5] with length 5
+
+goroutine 21 [running]:
+testing.tRunner(0xc0001b4340, 0x75e9c8)
+\t/opt/hostedtoolcache/go/1.22.5/x64/src/testing/testing.go:1689 +0xfb
+FAIL\texample.com/cache/lru\t0.004s
+panic: open config.yaml: no such file or directory
+
+goroutine 1 [running]:
+main.main()
+\t/home/runner/work/cache/cache/cmd/gen/main.go:21 +0x1d4
+exit status 2`,
+    expected: [
+      { message: 'TestCache: panic: assignment to entry in nil map', tool: 'go test' },
+      { message: 'FAIL example.com/cache 0.012s', tool: 'go test', generic: true },
+      { message: 'panic: runtime error: index out of range [5] with length 5', tool: 'go test' },
+      { message: 'FAIL example.com/cache/lru 0.004s', tool: 'go test', generic: true },
+      { message: 'panic: open config.yaml: no such file or directory', tool: 'go' },
+    ],
+  },
+  {
+    name: 'bundlers: vite, rollup and esbuild, not yarn',
+    log: `
+error during build:
+RollupError: [vite]: Rollup failed to resolve import "lodash-es" from "/home/runner/work/ui/ui/src/util.ts".
+This is most likely unintended because it can break your application at runtime.
+    at viteLog (file:///home/runner/work/ui/ui/node_modules/vite/dist/node/chunks/dep.js:51557:15)
+error Command failed with exit code 1.
+error during build: Error: [vite:css] Unclosed block
+error during build:
+[vite:esbuild] Transform failed with 1 error:
+src/a.ts:1:4: ERROR: Unexpected "}"
+
+[!] RollupError: Could not resolve './missing' from src/index.js
+src/index.js
+
+✘ [ERROR] Could not resolve "react-dom/client"
+
+    src/main.tsx:2:23:
+      2 │ import { createRoot } from "react-dom/client";
+        ╵                            ~~~~~~~~~~~~~~~~~~
+`,
+    expected: [
+      {
+        message:
+          'RollupError: [vite]: Rollup failed to resolve import "lodash-es" from "src/util.ts".',
+        tool: 'vite',
+      },
+      { message: 'Command failed with exit code 1.', tool: 'yarn', generic: true },
+      { message: 'Error: [vite:css] Unclosed block', tool: 'vite' },
+      {
+        message:
+          '[vite:esbuild] Transform failed with 1 error: src/a.ts:1:4: ERROR: Unexpected "}"',
+        tool: 'vite',
+      },
+      { message: "RollupError: Could not resolve './missing' from src/index.js", tool: 'rollup' },
+      { message: 'Could not resolve "react-dom/client"', tool: 'esbuild' },
+    ],
+  },
 ];
 
 for (const c of CASES) {
@@ -817,6 +1156,19 @@ t.test('stays fast on hostile lines', async (t) => {
     'TypeErrorError'.repeat(140),
     '  1:1  error' + ' '.repeat(1980),
     'x('.repeat(1000),
+    'Because ' + 'x '.repeat(990),
+    '  Because ' + 'so, because '.repeat(160),
+    '  1) [' + 'a'.repeat(1990),
+    '  1) ' + 'a:1'.repeat(660),
+    '  ✘  1 ' + '[x] › '.repeat(300),
+    'panic: ' + '('.repeat(1990),
+    'diff --git a/' + 'a/'.repeat(990),
+    'There were 1 ' + 'a '.repeat(990),
+    '# [' + '['.repeat(1990),
+    'error during build: ' + ' '.repeat(1980),
+    "  process didn't exit successfully: " + '`(signal: 9'.repeat(150),
+    'E: ' + 'A'.repeat(1990),
+    '1) ' + 'x'.repeat(1990),
   ];
   for (const line of hostile) t.type(extractErrors(Array(500).fill(line)), Array);
 });
