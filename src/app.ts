@@ -16,13 +16,32 @@ import type { DatabaseHandle } from './db/client.ts';
 import type { JobQueue, Processors } from './jobs/types.ts';
 import { ASSETS_DIR } from './paths.ts';
 import { loggerOptions, type LogDestination } from './logger.ts';
+import authPlugin from './plugins/auth.ts';
 import configPlugin from './plugins/config.ts';
 import cryptoPlugin from './plugins/crypto.ts';
 import dbPlugin from './plugins/db.ts';
+import githubPlugin from './plugins/github.ts';
+import outboxPlugin from './plugins/outbox.ts';
 import queuePlugin from './plugins/queue.ts';
 import viewPlugin from './plugins/view.ts';
 import adminRoutes from './routes/admin/index.ts';
+import accountPages from './routes/admin/account.ts';
+import dashboardPages from './routes/admin/dashboard.ts';
+import incidentPages from './routes/admin/incidents.ts';
+import loginPages from './routes/admin/login.ts';
+import tokenPages from './routes/admin/tokens.ts';
+import repositoryPages from './routes/admin/repositories.ts';
+import runPages from './routes/admin/runs.ts';
+import deliveryPages from './routes/admin/deliveries.ts';
 import healthRoutes from './routes/health.ts';
+import accountRoutes from './routes/v2/account/index.ts';
+import oauthRoutes from './routes/v2/oauth/index.ts';
+import incidentRoutes from './routes/v2/incidents/index.ts';
+import tokenRoutes from './routes/v2/tokens/index.ts';
+import repositoryRoutes from './routes/v2/repositories/index.ts';
+import workflowRoutes from './routes/v2/workflows/index.ts';
+import webhookRoutes from './routes/v1/webhook/index.ts';
+import { createIncidentHook } from './services/incidents/on-run-recorded.ts';
 
 export interface AppDeps {
   /** An already-open database (tests: a fresh one per file). */
@@ -60,11 +79,13 @@ export async function buildApp(config: Config, deps: AppDeps = {}) {
   await app.register(configPlugin, { config });
   await app.register(dbPlugin, { database: deps.database });
   await app.register(cryptoPlugin);
+  await app.register(githubPlugin);
   await app.register(queuePlugin, {
     queue: deps.queue,
     processors: deps.processors,
     backoffMs: deps.jobBackoffMs,
   });
+  await app.register(outboxPlugin);
 
   // HTTP hardening and shared request plumbing.
   await app.register(helmet, {
@@ -117,12 +138,20 @@ export async function buildApp(config: Config, deps: AppDeps = {}) {
       components: {
         securitySchemes: {
           apiToken: { type: 'http', scheme: 'bearer', description: 'An API token: ffx_…' },
+          session: {
+            type: 'apiKey',
+            in: 'cookie',
+            name: 'ffx_session',
+            description:
+              'Browser session (sign in at /admin/login); unsafe methods also need the x-csrf-token header',
+          },
         },
       },
     },
   });
   await app.register(swaggerUi, { routePrefix: '/docs', staticCSP: true });
   await app.register(viewPlugin);
+  await app.register(authPlugin);
   await app.register(fastifyStatic, {
     root: ASSETS_DIR,
     prefix: '/assets/',
@@ -132,7 +161,29 @@ export async function buildApp(config: Config, deps: AppDeps = {}) {
 
   // Routes, in the order data flows.
   await app.register(healthRoutes);
+  // GitHub → verified delivery → runs/jobs (+ hooks: incident logic) in one transaction.
+  await app.register(webhookRoutes, {
+    prefix: '/api/v1/webhook',
+    hooks: [createIncidentHook()],
+  });
+  // People: GitHub sign-in and connection, their account, their API tokens.
+  await app.register(oauthRoutes, { prefix: '/api/v2' });
+  await app.register(accountRoutes, { prefix: '/api/v2' });
+  await app.register(tokenRoutes, { prefix: '/api/v2' });
+  // Repositories they connect (webhook + backfill) and the runs recorded for them.
+  await app.register(repositoryRoutes, { prefix: '/api/v2/repositories' });
+  await app.register(workflowRoutes, { prefix: '/api/v2/workflows' });
+  // Incidents raised by the hook above, and their analyses.
+  await app.register(incidentRoutes, { prefix: '/api/v2/incidents' });
   await app.register(adminRoutes, { prefix: '/admin' });
+  await app.register(loginPages, { prefix: '/admin' });
+  await app.register(accountPages, { prefix: '/admin' });
+  await app.register(tokenPages, { prefix: '/admin' });
+  await app.register(dashboardPages, { prefix: '/admin' });
+  await app.register(incidentPages, { prefix: '/admin' });
+  await app.register(repositoryPages, { prefix: '/admin' });
+  await app.register(runPages, { prefix: '/admin' });
+  await app.register(deliveryPages, { prefix: '/admin' });
   app.get('/', { schema: { hide: true } }, (_req, reply) => reply.redirect('/admin'));
 
   return app;

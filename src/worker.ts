@@ -4,9 +4,11 @@ import pino from 'pino';
 import { loadConfig, ConfigError } from './config.ts';
 import { createSecretBox } from './crypto/secret-box.ts';
 import { openDatabase } from './db/client.ts';
-import { startBullmqWorkers } from './jobs/bullmq-queue.ts';
+import { createGitHubAccess } from './github/github-access.ts';
+import { createBullmqQueue, startBullmqWorkers } from './jobs/bullmq-queue.ts';
 import { createProcessors } from './jobs/processors.ts';
 import { loggerOptions } from './logger.ts';
+import { createOutboxDispatcher } from './services/outbox/dispatcher.ts';
 import { exitOnStartupError } from './startup-error.ts';
 
 try {
@@ -23,13 +25,24 @@ try {
     );
   const log = pino(loggerOptions(config.logLevel));
   const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
+  const secretBox = createSecretBox(config.keyring);
   const processors = createProcessors({
     db: database.db,
     config,
-    secretBox: createSecretBox(config.keyring),
+    secretBox,
     log,
+    github: createGitHubAccess({ db: database.db, config, secretBox, log }),
   });
   const workers = startBullmqWorkers(config.redisUrl, processors, log);
+  // Workers also move outbox rows onto the queue (several processes may: rows are claimed
+  // with SKIP LOCKED), so jobs flow even when the API runs with RUN_WORKERS=false.
+  const producer = createBullmqQueue(config.redisUrl);
+  const outbox = createOutboxDispatcher({
+    db: database.db,
+    queue: producer,
+    log: log.child({ component: 'outbox' }),
+  });
+  outbox.start();
   log.info({ queues: workers.workers.map((w) => w.name) }, 'worker started');
   let closing = false;
   for (const signal of ['SIGTERM', 'SIGINT'] as const) {
@@ -39,8 +52,10 @@ try {
       log.info({ signal }, 'worker shutting down: finishing active jobs');
       const force = setTimeout(() => process.exit(1), 30_000);
       force.unref();
-      void workers
-        .close()
+      void outbox
+        .stop()
+        .then(() => producer.close())
+        .then(() => workers.close())
         .then(() => database.close())
         .then(() => process.exit(0));
     });

@@ -6,9 +6,14 @@
 export interface JobPayloads {
   'analyse-incident': { incidentId: string; reason: string };
   'prune-data': { olderThanDays?: number };
+  'backfill-runs': { connectionId: string };
 }
 export type JobName = keyof JobPayloads;
-export const JOB_NAMES = ['analyse-incident', 'prune-data'] as const satisfies readonly JobName[];
+export const JOB_NAMES = [
+  'analyse-incident',
+  'prune-data',
+  'backfill-runs',
+] as const satisfies readonly JobName[];
 
 export interface JobContext {
   jobId: string;

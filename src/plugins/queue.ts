@@ -51,5 +51,5 @@ export default fp<QueuePluginOptions>(
       if (!opts.queue) await queue.close();
     });
   },
-  { name: 'ffx-queue', dependencies: ['ffx-config', 'ffx-db', 'ffx-crypto'] },
+  { name: 'ffx-queue', dependencies: ['ffx-config', 'ffx-db', 'ffx-crypto', 'ffx-github'] },
 );

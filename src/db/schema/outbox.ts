@@ -1,5 +1,5 @@
 // Transactional outbox: rows written in the same transaction as the domain change,
-// moved onto the queue by the dispatcher (services/outbox-dispatcher.ts).
+// moved onto the queue by the dispatcher (services/outbox/dispatcher.ts).
 import { bigserial, index, integer, jsonb, pgTable, text } from 'drizzle-orm/pg-core';
 import { createdAt, ts } from './accounts.ts';
 

@@ -1,0 +1,224 @@
+// The log of webhook deliveries: written by ingestion (one multi-row insert per batch, the
+// unique (hook_key, delivery_id) index doing the dedupe), read by the deliveries pages and
+// the webhook health of each connection.
+import { and, desc, eq, getTableColumns, gte, inArray, sql, type SQL } from 'drizzle-orm';
+import type { Db } from '../client.ts';
+import { driverRows, withLiterals } from './workflow-runs-store.ts';
+import { repositoryConnections, webhookDeliveries } from '../schema/index.ts';
+
+export type WebhookDelivery = typeof webhookDeliveries.$inferSelect;
+export type DeliveryOutcome = 'processed' | 'ignored' | 'error';
+
+export interface DeliveryInput {
+  hookKey: string;
+  connectionId: string | null;
+  deliveryId: string;
+  event: string;
+  action: string | null;
+  outcome: DeliveryOutcome;
+  durationMs: number | null;
+  error: string | null;
+  /** The payload's JSON text exactly as received (stored as jsonb), or null. */
+  payloadJson: string | null;
+  receivedAt: Date;
+}
+
+export interface DeliveryKey {
+  id: string;
+  hookKey: string;
+  deliveryId: string;
+  /** As recorded: a connection disabled meanwhile turns `processed` into `ignored`. */
+  outcome: DeliveryOutcome;
+}
+
+export interface DeliveryFilters {
+  connectionId?: string | undefined;
+  event?: string | undefined;
+  outcome?: string | undefined;
+}
+
+export type DeliveryListRow = Omit<WebhookDelivery, 'payload'> & {
+  repositoryFullName: string | null;
+};
+
+export interface ConnectionHealth {
+  connectionId: string;
+  lastReceivedAt: Date | null;
+  deliveries: number;
+  failures: number;
+  lastError: string | null;
+  lastErrorAt: Date | null;
+}
+
+/**
+ * Deliveries ($1, JSON) recorded in one statement. The connection is read in the same
+ * statement: a delivery for a connection deleted meanwhile is not recorded (nothing
+ * returned), one disabled meanwhile is recorded as ignored. A key already stored is a
+ * redelivery and is left alone — unless its earlier attempt ended in an error, which a
+ * redelivery may retry. Only the rows written are returned.
+ */
+const INSERT_DELIVERIES = `
+insert into webhook_deliveries (id, hook_key, connection_id, delivery_id, event, action, outcome,
+  duration_ms, error, payload, received_at)
+select gen_random_uuid(), r.hook_key, r.connection_id, r.delivery_id, r.event, r.action,
+  case when c.id is not null and not c.enabled then 'ignored' else r.outcome end,
+  r.duration_ms,
+  case when c.id is not null and not c.enabled then 'connection is disabled' else r.error end,
+  r.payload, r.received_at
+from json_populate_recordset(null::webhook_deliveries, $1::json) r
+left join repository_connections c on c.id = r.connection_id
+where r.connection_id is null or c.id is not null
+order by r.hook_key, r.delivery_id
+on conflict (hook_key, delivery_id) do update set connection_id = excluded.connection_id,
+  event = excluded.event, action = excluded.action, outcome = excluded.outcome,
+  duration_ms = excluded.duration_ms, error = excluded.error, payload = excluded.payload,
+  received_at = excluded.received_at
+where webhook_deliveries.outcome = 'error'
+returning id, hook_key, delivery_id, outcome`;
+
+export function createWebhookDeliveriesStore(db: Db) {
+  const { payload: _payload, ...listColumns } = getTableColumns(webhookDeliveries);
+
+  return {
+    /**
+     * Records deliveries; returns the keys of the rows written. A key already stored is a
+     * redelivery and is left alone (not returned) — unless its earlier attempt ended in an
+     * error, which a redelivery may retry.
+     */
+    async insertMany(rows: DeliveryInput[], tx: Db = db): Promise<DeliveryKey[]> {
+      if (rows.length === 0) return [];
+      const sorted = [...rows].sort(
+        (a, b) => a.hookKey.localeCompare(b.hookKey) || a.deliveryId.localeCompare(b.deliveryId),
+      );
+      // The verified payload text is spliced in as is: a JSON value JSON.parse accepted,
+      // never re-serialised in Node; Postgres parses it once, into the jsonb column.
+      const json = `[${sorted
+        .map((r) => {
+          const head = JSON.stringify({
+            hook_key: r.hookKey,
+            connection_id: r.connectionId,
+            delivery_id: r.deliveryId,
+            event: r.event,
+            action: r.action,
+            outcome: r.outcome,
+            duration_ms: r.durationMs,
+            error: r.error,
+            received_at: r.receivedAt,
+          });
+          return `${head.slice(0, -1)},"payload":${r.payloadJson ?? 'null'}}`;
+        })
+        .join(',')}]`;
+      return driverRows(await tx.execute(withLiterals(INSERT_DELIVERIES, [json]))).map((r) => ({
+        id: String(r['id']),
+        hookKey: String(r['hook_key']),
+        deliveryId: String(r['delivery_id']),
+        outcome: String(r['outcome']) as DeliveryOutcome,
+      }));
+    },
+
+    /** Newest first, keyset-paginated on (received_at, id), only the user's connections. */
+    async list(
+      userId: string,
+      filters: DeliveryFilters,
+      page: { after?: { at: Date; id: string } | undefined; limit: number },
+      tx: Db = db,
+    ): Promise<DeliveryListRow[]> {
+      const where: SQL[] = [eq(repositoryConnections.userId, userId)];
+      if (filters.connectionId)
+        where.push(eq(webhookDeliveries.connectionId, filters.connectionId));
+      if (filters.event) where.push(eq(webhookDeliveries.event, filters.event));
+      if (filters.outcome) where.push(eq(webhookDeliveries.outcome, filters.outcome));
+      if (page.after) {
+        where.push(
+          sql`(${webhookDeliveries.receivedAt}, ${webhookDeliveries.id}) < (${page.after.at.toISOString()}::timestamptz, ${page.after.id}::uuid)`,
+        );
+      }
+      return tx
+        .select({ ...listColumns, repositoryFullName: repositoryConnections.fullName })
+        .from(webhookDeliveries)
+        .innerJoin(
+          repositoryConnections,
+          eq(repositoryConnections.id, webhookDeliveries.connectionId),
+        )
+        .where(and(...where))
+        .orderBy(desc(webhookDeliveries.receivedAt), desc(webhookDeliveries.id))
+        .limit(page.limit);
+    },
+
+    /** One delivery (with its payload, if still retained) of one of the user's connections. */
+    async findById(
+      userId: string,
+      id: string,
+      tx: Db = db,
+    ): Promise<(WebhookDelivery & { repositoryFullName: string }) | undefined> {
+      const [row] = await tx
+        .select({
+          ...getTableColumns(webhookDeliveries),
+          repositoryFullName: repositoryConnections.fullName,
+        })
+        .from(webhookDeliveries)
+        .innerJoin(
+          repositoryConnections,
+          eq(repositoryConnections.id, webhookDeliveries.connectionId),
+        )
+        .where(and(eq(repositoryConnections.userId, userId), eq(webhookDeliveries.id, id)));
+      return row;
+    },
+
+    /** Per connection: the latest delivery, and deliveries / errors since `since`. */
+    async healthByConnection(
+      connectionIds: string[],
+      since: Date,
+      tx: Db = db,
+    ): Promise<ConnectionHealth[]> {
+      if (connectionIds.length === 0) return [];
+      const isError = sql`${webhookDeliveries.outcome} = 'error'`;
+      const rows = await tx
+        .select({
+          connectionId: sql<string>`${webhookDeliveries.connectionId}`,
+          lastReceivedAt: sql<Date | null>`max(${webhookDeliveries.receivedAt})`,
+          deliveries: sql<number>`count(*) filter (where ${webhookDeliveries.receivedAt} >= ${since.toISOString()}::timestamptz)::int`,
+          failures: sql<number>`count(*) filter (where ${isError} and ${webhookDeliveries.receivedAt} >= ${since.toISOString()}::timestamptz)::int`,
+          lastError: sql<
+            string | null
+          >`(array_agg(${webhookDeliveries.error} order by ${webhookDeliveries.receivedAt} desc) filter (where ${isError}))[1]`,
+          lastErrorAt: sql<Date | null>`max(${webhookDeliveries.receivedAt}) filter (where ${isError})`,
+        })
+        .from(webhookDeliveries)
+        .where(inArray(webhookDeliveries.connectionId, connectionIds))
+        .groupBy(webhookDeliveries.connectionId);
+      return rows.map((r) => ({
+        connectionId: r.connectionId,
+        lastReceivedAt: r.lastReceivedAt === null ? null : new Date(r.lastReceivedAt),
+        deliveries: Number(r.deliveries),
+        failures: Number(r.failures),
+        lastError: r.lastError,
+        lastErrorAt: r.lastErrorAt === null ? null : new Date(r.lastErrorAt),
+      }));
+    },
+
+    /** Deliveries recorded for one hook key (tests and the app-level hook's bookkeeping). */
+    async findByHookKey(hookKey: string, tx: Db = db): Promise<WebhookDelivery[]> {
+      return tx
+        .select()
+        .from(webhookDeliveries)
+        .where(eq(webhookDeliveries.hookKey, hookKey))
+        .orderBy(desc(webhookDeliveries.receivedAt));
+    },
+
+    async countSince(connectionId: string, since: Date, tx: Db = db): Promise<number> {
+      const [row] = await tx
+        .select({ n: sql<number>`count(*)::int` })
+        .from(webhookDeliveries)
+        .where(
+          and(
+            eq(webhookDeliveries.connectionId, connectionId),
+            gte(webhookDeliveries.receivedAt, since),
+          ),
+        );
+      return Number(row?.n ?? 0);
+    },
+  };
+}
+
+export type WebhookDeliveriesStore = ReturnType<typeof createWebhookDeliveriesStore>;

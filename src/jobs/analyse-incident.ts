@@ -1,0 +1,50 @@
+// The analyse-incident job: runs the incident analysis and translates failures into queue
+// decisions (GitHub 4xx → no retry, rate limit → wait as GitHub says, anything else →
+// retry with backoff). The last failed attempt leaves the reason on the incident.
+import {
+  analyseIncident,
+  recordAnalysisFailure,
+  type AnalyseIncidentDeps,
+} from '../services/incidents/analyse-incident.ts';
+import { toJobError } from './github-job-error.ts';
+import { JOB_POLICY, RetryLaterError, UnrecoverableJobError, type Processor } from './types.ts';
+
+export function createAnalyseIncidentProcessor(
+  deps: AnalyseIncidentDeps,
+): Processor<'analyse-incident'> {
+  return async (data, ctx) => {
+    const finalAttempt = ctx.attempt >= JOB_POLICY.attempts;
+    try {
+      const result = await analyseIncident(deps, {
+        incidentId: data.incidentId,
+        reason: data.reason,
+        jobKey: ctx.jobId,
+        finalAttempt,
+      });
+      if (result.outcome !== 'analysed') {
+        ctx.log.info(
+          { jobId: ctx.jobId, incidentId: data.incidentId, ...result },
+          'incident not analysed',
+        );
+      }
+    } catch (err) {
+      const mapped = toJobError(err);
+      if (!(mapped instanceof RetryLaterError)) {
+        const final = mapped instanceof UnrecoverableJobError || finalAttempt;
+        await recordAnalysisFailure(deps.db, {
+          incidentId: data.incidentId,
+          jobKey: ctx.jobId,
+          reason: data.reason,
+          message: (mapped as Error).message ?? String(mapped),
+          final,
+        }).catch((recordErr: unknown) =>
+          ctx.log.warn(
+            { incidentId: data.incidentId, err: (recordErr as Error).message },
+            'could not record the analysis failure',
+          ),
+        );
+      }
+      throw mapped;
+    }
+  };
+}

@@ -1,0 +1,118 @@
+// The ingestion service the webhook routes call: verification of a connection's deliveries
+// (cached secrets), and recording through group commit. A delivery that fails on its own
+// is logged and recorded as an error (best effort), so a later redelivery from GitHub may
+// retry it; the caller answers 500.
+import type { SecretBox } from '../../crypto/secret-box.ts';
+import type { Db } from '../../db/client.ts';
+import { createRepositoryConnectionsStore } from '../../db/stores/repository-connections-store.ts';
+import { createWebhookDeliveriesStore } from '../../db/stores/webhook-deliveries-store.ts';
+import { createConnectionSecrets } from './connection-secrets.ts';
+import { createGroupCommit } from './group-commit.ts';
+import { APP_HOOK_KEY, recordWebhookDeliveries } from './record-webhook.ts';
+import type { DeliveryResult, RunRecordedHook, VerifiedDelivery } from './types.ts';
+
+interface Logger {
+  warn(obj: object, msg?: string): void;
+  error(obj: object, msg?: string): void;
+}
+
+export interface IngestServiceOptions {
+  db: Db;
+  secretBox: SecretBox;
+  log: Logger;
+  /** Run after runs/jobs are written, in the same transaction (incident logic). */
+  hooks?: readonly RunRecordedHook[];
+  /** Transactions in flight at once; 1 for PGlite (one connection). */
+  concurrency?: number;
+  /** Most deliveries per transaction. */
+  maxGroup?: number;
+}
+
+/** A failure, described without query text or parameters (they may hold payload data). */
+function describe(error: unknown): { message: string; code: string | undefined } {
+  const err = error as { code?: unknown; cause?: { code?: unknown; message?: unknown } };
+  const code =
+    typeof err.cause?.code === 'string'
+      ? err.cause.code
+      : typeof err.code === 'string'
+        ? err.code
+        : undefined;
+  const raw =
+    typeof err.cause?.message === 'string'
+      ? err.cause.message
+      : error instanceof Error
+        ? error.message
+        : String(error);
+  return { message: raw.split('\n')[0]!.slice(0, 200), code };
+}
+
+export function createIngestService(opts: IngestServiceOptions) {
+  const hooks = [...(opts.hooks ?? [])];
+  const secrets = createConnectionSecrets({
+    store: createRepositoryConnectionsStore(opts.db),
+    secretBox: opts.secretBox,
+  });
+  const deliveries = createWebhookDeliveriesStore(opts.db);
+  const group = createGroupCommit<VerifiedDelivery, DeliveryResult>({
+    commit: (items) => recordWebhookDeliveries(opts.db, items, { hooks }),
+    maxGroup: opts.maxGroup ?? 200,
+    concurrency: opts.concurrency ?? 1,
+    onGroupFailure: (error, size) =>
+      opts.log.warn(
+        { ...describe(error), size },
+        'webhook group commit failed; retrying its deliveries one by one',
+      ),
+  });
+
+  async function recordFailure(delivery: VerifiedDelivery, reason: string): Promise<void> {
+    const connectionId = delivery.route.kind === 'connection' ? delivery.route.connectionId : null;
+    try {
+      await deliveries.insertMany([
+        {
+          hookKey: connectionId ?? APP_HOOK_KEY,
+          connectionId,
+          deliveryId: delivery.deliveryId,
+          event: delivery.event,
+          action:
+            typeof delivery.payload['action'] === 'string' ? delivery.payload['action'] : null,
+          outcome: 'error',
+          durationMs: Math.round(performance.now() - delivery.startedAt),
+          error: reason,
+          payloadJson: null,
+          receivedAt: delivery.receivedAt,
+        },
+      ]);
+    } catch {
+      // The database itself may be what failed; the log line above is the record then.
+    }
+  }
+
+  return {
+    secrets,
+
+    /** Records a verified delivery; resolves after its transaction committed. */
+    async record(delivery: VerifiedDelivery): Promise<DeliveryResult> {
+      try {
+        return await group.submit(delivery);
+      } catch (error) {
+        const failure = describe(error);
+        opts.log.error(
+          { ...failure, deliveryId: delivery.deliveryId, event: delivery.event },
+          'webhook delivery failed',
+        );
+        await recordFailure(
+          delivery,
+          `Processing failed${failure.code ? ` (${failure.code})` : ''}; redeliver it from GitHub to retry`,
+        );
+        throw error;
+      }
+    },
+
+    /** Lets everything already accepted commit (shutdown). */
+    drain(): Promise<void> {
+      return group.drain();
+    },
+  };
+}
+
+export type IngestService = ReturnType<typeof createIngestService>;

@@ -1,0 +1,159 @@
+// Connecting a repository: find it on GitHub (by name or id) as the user, check they may add
+// webhooks, write the connection row first (so the ping GitHub sends at once finds it),
+// create or adopt the hook with a fresh secret, then queue the backfill of recent runs.
+// Idempotent: connecting again returns the same connection and repairs a missing hook.
+import { randomUUID } from 'node:crypto';
+import type { Config } from '../../config.ts';
+import { randomSecret } from '../../crypto/random-secret.ts';
+import type { SecretBox } from '../../crypto/secret-box.ts';
+import type { Db } from '../../db/client.ts';
+import {
+  createRepositoryConnectionsStore,
+  type ConnectionSettings,
+  type RepositoryConnection,
+} from '../../db/stores/repository-connections-store.ts';
+import { errors } from '../../errors.ts';
+import type { GitHubAccess } from '../../github/github-access.ts';
+import type { Octokit } from '../../github/octokit.ts';
+import type { JobQueue } from '../../jobs/types.ts';
+import { fromGitHub } from './github-errors.ts';
+import {
+  createOrAdoptHook,
+  hookExists,
+  hookUrl,
+  openCurrent,
+  sealCurrent,
+  splitFullName,
+} from './repository-hook.ts';
+
+export interface RepositoryDeps {
+  db: Db;
+  config: Config;
+  secretBox: SecretBox;
+  github: GitHubAccess;
+  queue: JobQueue;
+  log: { info(obj: object, msg?: string): void; warn(obj: object, msg?: string): void };
+}
+
+export type RepositoryRef = { fullName: string } | { repositoryId: number };
+
+interface GitHubRepository {
+  id: number;
+  full_name: string;
+  default_branch?: string;
+  private: boolean;
+  html_url: string;
+  permissions?: { admin?: boolean };
+}
+
+/** The job id of a connection's backfill: queued once however often connect is retried. */
+export const backfillJobId = (connectionId: string) => `backfill-runs:${connectionId}`;
+
+async function findRepository(octokit: Octokit, ref: RepositoryRef): Promise<GitHubRepository> {
+  if ('fullName' in ref) {
+    const { owner, repo } = splitFullName(ref.fullName);
+    try {
+      return (await octokit.rest.repos.get({ owner, repo })).data;
+    } catch (err) {
+      throw fromGitHub(err, `Repository ${ref.fullName}`);
+    }
+  }
+  // GitHub's API has no documented lookup by id for a user: search their repositories,
+  // stopping at the page that holds it.
+  let found: GitHubRepository | undefined;
+  try {
+    await octokit.paginate(
+      octokit.rest.repos.listForAuthenticatedUser,
+      { per_page: 100 },
+      (response, done) => {
+        found = response.data.find((r) => r.id === ref.repositoryId);
+        if (found) done();
+        return [];
+      },
+    );
+  } catch (err) {
+    throw fromGitHub(err, 'Repository');
+  }
+  if (!found) throw new errors.NOT_FOUND(`Repository ${ref.repositoryId} (on GitHub)`);
+  return found;
+}
+
+/** Makes sure an existing connection has a working hook; returns the (updated) row. */
+async function ensureHook(
+  deps: RepositoryDeps,
+  octokit: Octokit,
+  connection: RepositoryConnection,
+): Promise<RepositoryConnection> {
+  const store = createRepositoryConnectionsStore(deps.db);
+  try {
+    if (
+      connection.webhookId !== null &&
+      (await hookExists(octokit, connection.fullName, connection.webhookId))
+    ) {
+      return connection;
+    }
+    const hookId = await createOrAdoptHook(
+      octokit,
+      connection.fullName,
+      hookUrl(deps.config, connection.id),
+      openCurrent(deps.secretBox, connection),
+    );
+    return (await store.setWebhook(connection.id, hookId)) ?? connection;
+  } catch (err) {
+    throw fromGitHub(err, `Repository ${connection.fullName}`);
+  }
+}
+
+export async function connectRepository(
+  deps: RepositoryDeps,
+  userId: string,
+  ref: RepositoryRef,
+  settings: ConnectionSettings = {},
+): Promise<{ connection: RepositoryConnection; created: boolean }> {
+  const store = createRepositoryConnectionsStore(deps.db);
+  const octokit = await deps.github.forUser(userId);
+  const repo = await findRepository(octokit, ref);
+  if (repo.permissions && repo.permissions.admin !== true) {
+    throw new errors.FORBIDDEN(
+      `You need admin rights on ${repo.full_name} for Flowfix to add its webhook`,
+    );
+  }
+
+  const existing = await store.findByUserRepo(userId, repo.id);
+  if (existing) return { connection: await ensureHook(deps, octokit, existing), created: false };
+
+  // The secret is bound to the row id (authenticated data), so the id comes first.
+  const id = randomUUID();
+  const secret = randomSecret(32);
+  const inserted = await store.insert({
+    id,
+    userId,
+    githubRepoId: repo.id,
+    fullName: repo.full_name,
+    defaultBranch: repo.default_branch ?? 'main',
+    private: repo.private,
+    htmlUrl: repo.html_url,
+    webhookSecretEnc: sealCurrent(deps.secretBox, id, secret),
+    ...Object.fromEntries(Object.entries(settings).filter(([, v]) => v !== undefined)),
+  });
+  if (!inserted) {
+    // A concurrent connect of the same repository won the race: use its row.
+    const winner = await store.findByUserRepo(userId, repo.id);
+    if (!winner) throw new errors.CONFLICT('The repository was connected and removed meanwhile');
+    return { connection: await ensureHook(deps, octokit, winner), created: false };
+  }
+
+  let hookId: number;
+  try {
+    hookId = await createOrAdoptHook(octokit, repo.full_name, hookUrl(deps.config, id), secret);
+  } catch (err) {
+    await store.delete(userId, id);
+    throw fromGitHub(err, `Repository ${repo.full_name}`);
+  }
+  const connection = (await store.setWebhook(id, hookId)) ?? inserted;
+  deps.log.info({ userId, connectionId: id, repository: repo.full_name }, 'repository connected');
+  if (deps.config.backfillRuns > 0) {
+    await deps.queue.enqueue('backfill-runs', { connectionId: id }, { jobId: backfillJobId(id) });
+  }
+  return { connection, created: true };
+}

@@ -1,0 +1,54 @@
+// The opaque keyset cursor of the runs, connections and deliveries lists: base64url of
+// [ISO timestamp, id]. Every timestamp these lists sort on is written with millisecond
+// precision (from GitHub or from Node), so a Date round-trips exactly.
+import { errors } from '../../errors.ts';
+
+export interface Keyset {
+  at: Date;
+  id: string;
+}
+
+const TIME = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+export function encodeKeyset(position: Keyset): string {
+  return Buffer.from(JSON.stringify([position.at.toISOString(), position.id]), 'utf8').toString(
+    'base64url',
+  );
+}
+
+/** Throws BAD_REQUEST for anything this API did not produce. */
+export function decodeKeyset(text: string): Keyset {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(Buffer.from(text, 'base64url').toString('utf8'));
+  } catch {
+    parsed = undefined;
+  }
+  if (
+    Array.isArray(parsed) &&
+    parsed.length === 2 &&
+    typeof parsed[0] === 'string' &&
+    typeof parsed[1] === 'string' &&
+    TIME.test(parsed[0]) &&
+    UUID.test(parsed[1]) &&
+    !Number.isNaN(new Date(parsed[0]).getTime())
+  ) {
+    return { at: new Date(parsed[0]), id: parsed[1] };
+  }
+  throw new errors.BAD_REQUEST('cursor is not valid; use next_cursor from a list');
+}
+
+/** Fetches limit + 1 rows to know whether there is a next page. */
+export function pageOf<T>(
+  rows: T[],
+  limit: number,
+  position: (row: T) => Keyset,
+): { items: T[]; next: string | null } {
+  const items = rows.slice(0, limit);
+  const last = items.at(-1);
+  return {
+    items,
+    next: rows.length > limit && last !== undefined ? encodeKeyset(position(last)) : null,
+  };
+}
