@@ -35,7 +35,7 @@ function startServer(env: Record<string, string>) {
   return { child, exited, output: () => ({ stdout, stderr }) };
 }
 
-async function waitForHealth(port: number, ms = 60_000) {
+async function waitForHealth(port: number, ms = 150_000) {
   const started = Date.now();
   while (Date.now() - started < ms) {
     try {

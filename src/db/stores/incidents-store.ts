@@ -8,6 +8,7 @@ import {
   incidentEvents,
   incidentOccurrences,
   incidents,
+  outbox,
   repositoryConnections,
   workflowJobs,
   workflowRuns,
@@ -367,7 +368,10 @@ export function createIncidentsStore(db: Db) {
     // ---------------------------------------------------------------------------------
     // Analysis (the analyse-incident job)
 
-    /** Incidents whose analysis was asked for and never finished (not ignored), newest first. */
+    /**
+     * Incidents whose analysis was asked for, left the outbox and never finished (not
+     * ignored), newest first.
+     */
     async unfinishedAnalyses(
       since: Date,
       limit: number,
@@ -381,6 +385,8 @@ export function createIncidentsStore(db: Db) {
             inArray(incidents.analysisStatus, ['pending', 'running']),
             ne(incidents.status, 'ignored'),
             gt(incidents.lastSeenAt, since),
+            // A request still waiting in the outbox will run anyway.
+            sql`not exists (select 1 from ${outbox} where ${outbox.dispatchedAt} is null and ${outbox.payload}->>'incidentId' = ${incidents.id}::text)`,
           ),
         )
         .orderBy(desc(incidents.lastSeenAt))

@@ -197,16 +197,6 @@ export function createRepositoryConnectionsStore(db: Db) {
       return new Map(rows.map((r) => [r.repoId, r.id]));
     },
 
-    /** Every connection of a user that has a hook on GitHub (account disconnect). */
-    async withHooks(userId: string, tx: Db = db): Promise<RepositoryConnection[]> {
-      return tx
-        .select()
-        .from(repositoryConnections)
-        .where(
-          and(eq(repositoryConnections.userId, userId), isNotNull(repositoryConnections.webhookId)),
-        );
-    },
-
     async updateSettings(
       userId: string,
       id: string,

@@ -1,7 +1,7 @@
 // The log of webhook deliveries: written by ingestion (one multi-row insert per batch, the
 // unique (hook_key, delivery_id) index doing the dedupe), read by the deliveries pages and
 // the webhook health of each connection.
-import { and, desc, eq, getTableColumns, gte, inArray, sql, type SQL } from 'drizzle-orm';
+import { and, desc, eq, getTableColumns, inArray, sql, type SQL } from 'drizzle-orm';
 import type { Db } from '../client.ts';
 import { driverRows, withLiterals } from './workflow-runs-store.ts';
 import { repositoryConnections, webhookDeliveries } from '../schema/index.ts';
@@ -195,28 +195,6 @@ export function createWebhookDeliveriesStore(db: Db) {
         lastError: r.lastError,
         lastErrorAt: r.lastErrorAt === null ? null : new Date(r.lastErrorAt),
       }));
-    },
-
-    /** Deliveries recorded for one hook key (tests and the app-level hook's bookkeeping). */
-    async findByHookKey(hookKey: string, tx: Db = db): Promise<WebhookDelivery[]> {
-      return tx
-        .select()
-        .from(webhookDeliveries)
-        .where(eq(webhookDeliveries.hookKey, hookKey))
-        .orderBy(desc(webhookDeliveries.receivedAt));
-    },
-
-    async countSince(connectionId: string, since: Date, tx: Db = db): Promise<number> {
-      const [row] = await tx
-        .select({ n: sql<number>`count(*)::int` })
-        .from(webhookDeliveries)
-        .where(
-          and(
-            eq(webhookDeliveries.connectionId, connectionId),
-            gte(webhookDeliveries.receivedAt, since),
-          ),
-        );
-      return Number(row?.n ?? 0);
     },
   };
 }

@@ -1,6 +1,6 @@
 // Workflow jobs: the guarded multi-row upsert of backfill, the one-statement write of a
 // group of webhook deliveries' runs and jobs, and reads by run.
-import { and, asc, desc, eq, getTableColumns, inArray, sql, type SQL } from 'drizzle-orm';
+import { and, asc, desc, eq, getTableColumns, sql, type SQL } from 'drizzle-orm';
 import type { Db } from '../client.ts';
 import { workflowJobs, workflowRuns } from '../schema/index.ts';
 import {
@@ -217,21 +217,6 @@ export function createWorkflowJobsStore(db: Db) {
       });
     },
 
-    /** Jobs of several runs (every attempt), in a stable order. */
-    async listForRuns(runIds: string[], tx: Db = db): Promise<WorkflowJob[]> {
-      if (runIds.length === 0) return [];
-      return tx
-        .select()
-        .from(workflowJobs)
-        .where(inArray(workflowJobs.runId, runIds))
-        .orderBy(
-          asc(workflowJobs.runId),
-          desc(workflowJobs.runAttempt),
-          asc(workflowJobs.startedAt),
-          asc(workflowJobs.githubJobId),
-        );
-    },
-
     /** Jobs of one run of one user (every attempt, newest attempt first). */
     async listForUserRun(userId: string, runId: string, tx: Db = db): Promise<WorkflowJob[]> {
       return tx
@@ -244,23 +229,6 @@ export function createWorkflowJobsStore(db: Db) {
           asc(workflowJobs.startedAt),
           asc(workflowJobs.githubJobId),
         );
-    },
-
-    async findByGithubId(
-      connectionId: string,
-      githubJobId: number,
-      tx: Db = db,
-    ): Promise<WorkflowJob | undefined> {
-      const [row] = await tx
-        .select()
-        .from(workflowJobs)
-        .where(
-          and(
-            eq(workflowJobs.connectionId, connectionId),
-            eq(workflowJobs.githubJobId, githubJobId),
-          ),
-        );
-      return row;
     },
   };
 }

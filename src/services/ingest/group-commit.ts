@@ -15,6 +15,13 @@ export interface GroupCommitOptions<I, R> {
   concurrency: number;
   /** Told when a group failed and is being retried item by item. */
   onGroupFailure?(error: unknown, size: number): void;
+  /** Items allowed to wait; beyond, submit() rejects with GroupCommitFullError at once. */
+  maxQueued?: number;
+}
+
+/** Too much is waiting already: refuse now rather than hold memory and answer late. */
+export class GroupCommitFullError extends Error {
+  override name = 'GroupCommitFullError';
 }
 
 interface Waiting<I, R> {
@@ -41,25 +48,7 @@ export function createGroupCommit<I, R>(opts: GroupCommitOptions<I, R>) {
     }
   }
 
-  const g = globalThis as unknown as { __gc?: number[] };
-  if (process.env.XX_STATS && !g.__gc) {
-    g.__gc = [0, 0];
-    process.on('exit', () =>
-      console.error(
-        'groups',
-        g.__gc![0],
-        'items',
-        g.__gc![1],
-        'avg',
-        (g.__gc![1]! / g.__gc![0]!).toFixed(1),
-      ),
-    );
-  }
   async function commitGroup(group: Array<Waiting<I, R>>): Promise<void> {
-    if (g.__gc) {
-      g.__gc[0]! += 1;
-      g.__gc[1]! += group.length;
-    }
     if (group.length === 1) return commitOne(group[0]!);
     let results: R[];
     try {
@@ -103,6 +92,9 @@ export function createGroupCommit<I, R>(opts: GroupCommitOptions<I, R>) {
 
   return {
     submit(item: I): Promise<R> {
+      if (opts.maxQueued !== undefined && queue.length >= opts.maxQueued) {
+        return Promise.reject(new GroupCommitFullError(`${queue.length} items already waiting`));
+      }
       return new Promise<R>((resolve, reject) => {
         queue.push({ item, resolve, reject });
         schedule();

@@ -7,7 +7,8 @@ import type { Db } from '../../db/client.ts';
 import { createRepositoryConnectionsStore } from '../../db/stores/repository-connections-store.ts';
 import { createWebhookDeliveriesStore } from '../../db/stores/webhook-deliveries-store.ts';
 import { createConnectionSecrets } from './connection-secrets.ts';
-import { createGroupCommit } from './group-commit.ts';
+import { errors } from '../../errors.ts';
+import { createGroupCommit, GroupCommitFullError } from './group-commit.ts';
 import { APP_HOOK_KEY, recordWebhookDeliveries } from './record-webhook.ts';
 import type { DeliveryResult, RunRecordedHook, VerifiedDelivery } from './types.ts';
 
@@ -26,7 +27,12 @@ export interface IngestServiceOptions {
   concurrency?: number;
   /** Most deliveries per transaction. */
   maxGroup?: number;
+  /** Deliveries allowed to wait for a transaction before new ones get 503. */
+  maxQueued?: number;
 }
+
+/** Deliveries waiting beyond this answer 503 (GitHub can redeliver): memory stays bounded. */
+const DEFAULT_MAX_QUEUED = 1000;
 
 /** A failure, described without query text or parameters (they may hold payload data). */
 function describe(error: unknown): { message: string; code: string | undefined } {
@@ -57,6 +63,7 @@ export function createIngestService(opts: IngestServiceOptions) {
     commit: (items) => recordWebhookDeliveries(opts.db, items, { hooks }),
     maxGroup: opts.maxGroup ?? 200,
     concurrency: opts.concurrency ?? 1,
+    maxQueued: opts.maxQueued ?? DEFAULT_MAX_QUEUED,
     onGroupFailure: (error, size) =>
       opts.log.warn(
         { ...describe(error), size },
@@ -95,6 +102,12 @@ export function createIngestService(opts: IngestServiceOptions) {
       try {
         return await group.submit(delivery);
       } catch (error) {
+        if (error instanceof GroupCommitFullError) {
+          opts.log.warn({ deliveryId: delivery.deliveryId }, 'webhook ingestion saturated');
+          throw new errors.UNAVAILABLE(
+            'Flowfix is saturated with deliveries; redeliver this one from GitHub later',
+          );
+        }
         const failure = describe(error);
         opts.log.error(
           { ...failure, deliveryId: delivery.deliveryId, event: delivery.event },
@@ -104,7 +117,11 @@ export function createIngestService(opts: IngestServiceOptions) {
           delivery,
           `Processing failed${failure.code ? ` (${failure.code})` : ''}; redeliver it from GitHub to retry`,
         );
-        throw error;
+        // Not the original: a database error carries the statement, payload included.
+        // eslint-disable-next-line preserve-caught-error -- the cause would leak that payload
+        throw new Error(
+          `webhook delivery not recorded${failure.code ? ` (${failure.code})` : ''}: ${failure.message}`,
+        );
       }
     },
 

@@ -197,27 +197,7 @@ export async function recordWebhookDeliveries(
   deliveries: VerifiedDelivery[],
   opts: RecordOptions,
 ): Promise<DeliveryResult[]> {
-  const g = globalThis as unknown as { __rw?: number[] };
-  if (process.env.XX_STATS && !g.__rw) {
-    g.__rw = [0, 0, 0, 0];
-    process.on('exit', () =>
-      console.error(
-        'tx wall ms avg',
-        (g.__rw![0]! / g.__rw![3]!).toFixed(1),
-        'pipeline',
-        (g.__rw![1]! / g.__rw![3]!).toFixed(1),
-        'pre',
-        (g.__rw![2]! / g.__rw![3]!).toFixed(1),
-      ),
-    );
-  }
-  const t0 = performance.now();
-  const r = await db.transaction((tx) => recordInTransaction(tx, deliveries, opts));
-  if (g.__rw) {
-    g.__rw[0]! += performance.now() - t0;
-    g.__rw[3]! += 1;
-  }
-  return r;
+  return db.transaction((tx) => recordInTransaction(tx, deliveries, opts));
 }
 
 async function recordInTransaction(
@@ -225,7 +205,6 @@ async function recordInTransaction(
   deliveries: VerifiedDelivery[],
   opts: RecordOptions,
 ): Promise<DeliveryResult[]> {
-  const __t0 = performance.now();
   const now = opts.now ?? (() => performance.now());
   const connections = createRepositoryConnectionsStore(tx);
   const results: DeliveryResult[] = deliveries.map(() => ({ outcome: 'ignored' }));
@@ -310,9 +289,6 @@ async function recordInTransaction(
   const connectionIds = [
     ...new Set(toRecord.flatMap((t) => (t.connection ? [t.connection.id] : []))),
   ];
-  const gg = globalThis as unknown as { __rw?: number[] };
-  const tp = performance.now();
-  if (gg.__rw) gg.__rw[2]! += tp - __t0;
   const [fresh, written, runsWritten] = await Promise.all([
     connections.findForBatch(connectionIds, []),
     createWebhookDeliveriesStore(tx).insertMany(inputs),
@@ -320,7 +296,6 @@ async function recordInTransaction(
       withJobs: opts.hooks.length > 0,
     }),
   ]);
-  if (gg.__rw) gg.__rw[1]! += performance.now() - tp;
   const freshById = new Map(fresh.map((c) => [c.id, c]));
   const writtenOutcome = new Map(written.map((k) => [`${k.hookKey}\n${k.deliveryId}`, k.outcome]));
   for (const t of toRecord) {

@@ -2,7 +2,10 @@
 // reach the right submitter only after the commit; a failing group is retried item by item
 // so only the bad item fails; concurrency and group size are respected; drain waits.
 import t from 'tap';
-import { createGroupCommit } from '../../../src/services/ingest/group-commit.ts';
+import {
+  GroupCommitFullError,
+  createGroupCommit,
+} from '../../../src/services/ingest/group-commit.ts';
 
 const tick = () => new Promise((resolve) => setTimeout(resolve, 5));
 
@@ -88,4 +91,24 @@ t.test('concurrency and options', async (t) => {
   await drained;
   t.equal(maxActive, 3);
   await group.drain();
+});
+
+t.test('a full queue refuses at once instead of growing', async (t) => {
+  let release: () => void = () => {};
+  const gate = new Promise<void>((resolve) => (release = resolve));
+  const group = createGroupCommit<number, number>({
+    maxGroup: 1,
+    concurrency: 1,
+    maxQueued: 2,
+    async commit(items) {
+      await gate;
+      return items;
+    },
+  });
+  const first = group.submit(1);
+  await new Promise((resolve) => setImmediate(resolve));
+  const waiting = [group.submit(2), group.submit(3)];
+  await t.rejects(group.submit(4), GroupCommitFullError);
+  release();
+  t.same(await Promise.all([first, ...waiting]), [1, 2, 3]);
 });
