@@ -4,6 +4,7 @@
 // dashboard's aggregates over runs and incidents.
 import { and, asc, count, desc, eq, gt, inArray, isNull, ne, sql, type SQL } from 'drizzle-orm';
 import type { Db } from '../client.ts';
+import { driverRows } from './workflow-runs-store.ts';
 import {
   incidentEvents,
   incidentOccurrences,
@@ -27,6 +28,7 @@ export const INCIDENT_STATUSES = ['open', 'acknowledged', 'resolved', 'ignored']
 export type IncidentStatus = (typeof INCIDENT_STATUSES)[number];
 /** Run and job conclusions that count as a failure (cancelled and skipped do not). */
 export const FAILING_CONCLUSIONS = ['failure', 'timed_out', 'startup_failure'] as const;
+/** Job conclusions that count as a failed job (runsWorthDeciding spells them out too). */
 const FAILED_JOB_CONCLUSIONS = ['failure', 'timed_out'];
 
 /** A keyset position: the sort timestamp as exact text (microseconds) and the row id. */
@@ -316,6 +318,49 @@ export function createIncidentsStore(db: Db) {
       tx: Db = db,
     ): Promise<void> {
       await tx.update(incidentEvents).set(patch).where(eq(incidentEvents.id, id));
+    },
+
+    /**
+     * Of these passing or green runs, the ones the lifecycle could act on — one query for a
+     * whole batch, so the common case (nothing to resolve, no failure to call flaky) takes
+     * no lock and no further round trip. A run is kept if it is green and its workflow has
+     * an open or acknowledged incident on its branch, or if an incident counted a failed
+     * job on one of its commits (the evidence markFlakyJobs looks for, by any job name).
+     */
+    async runsWorthDeciding(
+      candidates: ReadonlyArray<{
+        connectionId: string;
+        workflowId: number | null;
+        workflowName: string | null;
+        branch: string | null;
+        green: boolean;
+        shas: string[];
+      }>,
+      tx: Db = db,
+    ): Promise<Set<number>> {
+      if (candidates.length === 0) return new Set();
+      const rows = driverRows(
+        await tx.execute(sql`
+          select (c->>'i')::int as i
+          from json_array_elements(${JSON.stringify(candidates.map((c, i) => ({ i, ...c })))}::text::json) c
+          where ((c->>'green')::boolean and exists (
+              select 1 from ${incidents} inc
+              where inc.connection_id = (c->>'connectionId')::uuid
+                and inc.status in ('open', 'acknowledged')
+                and inc.branch is not distinct from c->>'branch'
+                and case when c->>'workflowId' is not null
+                  then inc.workflow_id = (c->>'workflowId')::bigint
+                  else inc.workflow_id is null
+                    and inc.workflow_name is not distinct from c->>'workflowName' end))
+            or exists (
+              select 1 from ${workflowJobs} wj
+              join ${incidentOccurrences} io
+                on io.run_id = wj.run_id and io.run_attempt = wj.run_attempt
+              where wj.connection_id = (c->>'connectionId')::uuid
+                and wj.head_sha in (select json_array_elements_text(c->'shas'))
+                and wj.conclusion in ('failure', 'timed_out'))`),
+      );
+      return new Set(rows.map((r) => Number(r['i'])));
     },
 
     /**

@@ -50,24 +50,62 @@ export function createIncidentHook(options: IncidentHookOptions = {}): RunRecord
   const now = options.now ?? (() => new Date());
   const notify = options.notify ?? notifyOutbox;
 
-  return async (tx, { run, jobs, connection }) => {
-    if (run.placeholder || run.status !== 'completed' || !run.conclusion) return;
-    const failing = FAILING.has(run.conclusion);
-    const green = run.conclusion === 'success';
-    const attemptJobs = jobs.filter((j) => j.runAttempt === run.runAttempt);
-    const passedJobs = attemptJobs.filter((j) => j.conclusion === 'success');
-    if (!failing && !green && passedJobs.length === 0) return;
-
+  const hook: RunRecordedHook = async (tx, { run, jobs, connection }) => {
+    const d = decisionOf(run, jobs);
+    if (!d) return;
     const store = createIncidentsStore(tx);
     await store.lock(`incidents:${connection.id}:${workflowKey(run)}:${run.headBranch ?? ''}`);
     const ctx: Context = { tx, store, run, connection, now: now(), reopenWindowMs };
 
-    if (passedJobs.length > 0) await markFlakyJobs(ctx, passedJobs);
+    if (d.passedJobs.length > 0) await markFlakyJobs(ctx, d.passedJobs);
     let wroteOutbox = false;
-    if (failing) wroteOutbox = await recordFailure(ctx, attemptJobs);
-    else if (green) await resolveByGreenRun(ctx);
+    if (d.failing) wroteOutbox = await recordFailure(ctx, d.attemptJobs);
+    else if (d.green) await resolveByGreenRun(ctx);
     if (wroteOutbox) notify();
   };
+  // Failures always need deciding; a green or partly passing run only when there is an
+  // incident to resolve or a counted failure to call flaky, which one query tells for the
+  // whole commit. (Without the lock: a failure committing meanwhile is one this run could
+  // equally have been ordered before had it taken the lock first.)
+  hook.select = async (tx, events) => {
+    const decisions = events.map((e) => decisionOf(e.run, e.jobs));
+    const candidates = decisions.flatMap((d, i) => {
+      if (!d || d.failing) return [];
+      const { run, connection } = events[i]!;
+      const shas = new Set(
+        d.passedJobs.flatMap((j) =>
+          (j.headSha ?? run.headSha) ? [j.headSha ?? run.headSha!] : [],
+        ),
+      );
+      return [
+        {
+          event: i,
+          connectionId: connection.id,
+          workflowId: run.workflowId,
+          workflowName: run.workflowName,
+          branch: run.headBranch,
+          green: d.green,
+          shas: [...shas],
+        },
+      ];
+    });
+    const worth = await createIncidentsStore(tx).runsWorthDeciding(candidates, tx);
+    const wanted = decisions.map((d) => d?.failing === true);
+    candidates.forEach((c, k) => (wanted[c.event] = worth.has(k)));
+    return wanted;
+  };
+  return hook;
+}
+
+/** What a recorded run could mean for incidents; null when nothing. */
+function decisionOf(run: WorkflowRun, jobs: readonly WorkflowJob[]) {
+  if (run.placeholder || run.status !== 'completed' || !run.conclusion) return null;
+  const failing = FAILING.has(run.conclusion);
+  const green = run.conclusion === 'success';
+  const attemptJobs = jobs.filter((j) => j.runAttempt === run.runAttempt);
+  const passedJobs = attemptJobs.filter((j) => j.conclusion === 'success');
+  if (!failing && !green && passedJobs.length === 0) return null;
+  return { failing, green, attemptJobs, passedJobs };
 }
 
 export interface Context {

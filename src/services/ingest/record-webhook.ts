@@ -39,7 +39,12 @@ import {
   type JobWithRun,
 } from './payload-rows.ts';
 import { jobIsAhead, runIsAhead } from './progress.ts';
-import type { DeliveryResult, RunRecordedHook, VerifiedDelivery } from './types.ts';
+import type {
+  DeliveryResult,
+  RunRecordedEvent,
+  RunRecordedHook,
+  VerifiedDelivery,
+} from './types.ts';
 
 /** The hook key of app-level deliveries no connection wanted. */
 export const APP_HOOK_KEY = 'app';
@@ -369,17 +374,23 @@ async function runHooks(
     call.events.add(t.effect.kind === 'run' ? 'workflow_run' : 'workflow_job');
     calls.set(key, call);
   }
+  const recorded: RunRecordedEvent[] = [];
   for (const { written, events } of calls.values()) {
     const connection = connections.get(written.run.connectionId);
     if (!connection) continue;
-    for (const hook of hooks) {
-      await hook(tx, {
-        run: written.run,
-        jobs: written.jobs ?? [],
-        connection,
-        changed: written.changed,
-        events: [...events],
-      });
+    recorded.push({
+      run: written.run,
+      jobs: written.jobs ?? [],
+      connection,
+      changed: written.changed,
+      events: [...events],
+    });
+  }
+  if (recorded.length === 0) return;
+  for (const hook of hooks) {
+    const wanted = hook.select ? await hook.select(tx, recorded) : null;
+    for (const [i, event] of recorded.entries()) {
+      if (wanted === null || wanted[i]) await hook(tx, event);
     }
   }
 }

@@ -14,19 +14,24 @@ import type { WorkflowRun } from '../../db/stores/workflow-runs-store.ts';
  * while the other deliveries of its group are retried on their own — so a hook may see the
  * same run twice (once in the rolled-back group) and must write only through `tx`.
  */
-export type RunRecordedHook = (
-  tx: Db,
-  event: {
-    run: WorkflowRun;
-    jobs: WorkflowJob[];
-    connection: RepositoryConnection;
-    changed: boolean;
-    /** The events that touched the run in this commit. */
-    events: Array<'workflow_run' | 'workflow_job'>;
-  },
-) => Promise<void>;
+export interface RunRecordedHook {
+  (tx: Db, event: RunRecordedEvent): Promise<void>;
+  /**
+   * Optional: of a commit's events, which the hook needs to see (ingestion calls the hook
+   * only for those), decided for all of them at once — a hook that usually has nothing to
+   * do costs one query per commit instead of its full work per run.
+   */
+  select?(tx: Db, events: readonly RunRecordedEvent[]): Promise<readonly boolean[]>;
+}
 
-export type RunRecordedEvent = Parameters<RunRecordedHook>[1];
+export interface RunRecordedEvent {
+  run: WorkflowRun;
+  jobs: WorkflowJob[];
+  connection: RepositoryConnection;
+  changed: boolean;
+  /** The events that touched the run in this commit. */
+  events: Array<'workflow_run' | 'workflow_job'>;
+}
 
 /**
  * Where a delivery came in: a connection's own hook (with the facts of the connection that

@@ -2,7 +2,7 @@
 // ingestion stores, and a helper that calls the incident hook the way ingestion does
 // (inside a transaction, with the run's job rows).
 import { randomInt } from 'node:crypto';
-import { and, eq } from 'drizzle-orm';
+import { and, eq, sql } from 'drizzle-orm';
 import type { Db } from '../../../src/db/client.ts';
 import {
   repositoryConnections,
@@ -16,6 +16,7 @@ import type {
   WorkflowJob,
   WorkflowRun,
 } from '../../../src/db/stores/incidents-store.ts';
+import { driverRows } from '../../../src/db/stores/workflow-runs-store.ts';
 import type { RunRecordedHook } from '../../../src/services/ingest/types.ts';
 
 let nextId = randomInt(1_000_000, 9_000_000);
@@ -146,7 +147,11 @@ export async function recordRun(
   return { run: run!, jobs };
 }
 
-/** Calls the hook the way ingestion does: in a transaction, with the run's jobs. */
+/**
+ * Calls the hook the way ingestion does: in a transaction, with the run's jobs, after asking
+ * its select. When select skips the run, the full hook runs anyway and must change nothing:
+ * every lifecycle test doubles as a check that select never skips work.
+ */
 export async function deliver(
   db: Db,
   hook: RunRecordedHook,
@@ -154,8 +159,26 @@ export async function deliver(
   recorded: { run: WorkflowRun; jobs: WorkflowJob[] },
 ): Promise<void> {
   await db.transaction(async (tx) => {
-    await hook(tx, { ...recorded, connection, changed: true, events: ['workflow_run'] });
+    const event = { ...recorded, connection, changed: true, events: ['workflow_run' as const] };
+    const [wanted] = hook.select ? await hook.select(tx, [event]) : [true];
+    if (wanted) return hook(tx, event);
+    const before = await footprint(tx);
+    await hook(tx, event);
+    const after = await footprint(tx);
+    if (after !== before) {
+      throw new Error(`select skipped run ${recorded.run.githubRunId} the lifecycle acted on`);
+    }
   });
+}
+
+/** Everything the incident lifecycle writes, summed up. */
+async function footprint(tx: Db): Promise<string> {
+  const rows = await tx.execute(sql`select
+    (select count(*) || ':' || coalesce(sum(extract(epoch from updated_at)), 0) from incidents) as i,
+    (select count(*) from incident_events) as e,
+    (select count(*) from incident_occurrences) as o,
+    (select count(*) from outbox) as x`);
+  return JSON.stringify(driverRows(rows));
 }
 
 export async function jobsOf(db: Db, runId: string, attempt: number): Promise<WorkflowJob[]> {
