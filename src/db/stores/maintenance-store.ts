@@ -1,6 +1,6 @@
 // Housekeeping queries: expired sessions, webhook payloads past their retention,
 // outbox rows long since dispatched.
-import { and, isNotNull, lt } from 'drizzle-orm';
+import { and, isNotNull, lt, or } from 'drizzle-orm';
 import type { Db } from '../client.ts';
 import { outbox, sessions, webhookDeliveries } from '../schema/index.ts';
 
@@ -17,8 +17,13 @@ export function createMaintenanceStore(db: Db) {
     async dropPayloadsBefore(cutoff: Date, tx: Db = db): Promise<number> {
       const rows = await tx
         .update(webhookDeliveries)
-        .set({ payload: null })
-        .where(and(lt(webhookDeliveries.receivedAt, cutoff), isNotNull(webhookDeliveries.payload)))
+        .set({ payloadGz: null, payload: null })
+        .where(
+          and(
+            lt(webhookDeliveries.receivedAt, cutoff),
+            or(isNotNull(webhookDeliveries.payloadGz), isNotNull(webhookDeliveries.payload)),
+          ),
+        )
         .returning({ id: webhookDeliveries.id });
       return rows.length;
     },

@@ -18,8 +18,8 @@ export interface DeliveryInput {
   outcome: DeliveryOutcome;
   durationMs: number | null;
   error: string | null;
-  /** The payload's JSON text exactly as received (stored as jsonb), or null. */
-  payloadJson: string | null;
+  /** The payload's JSON text exactly as received, gzipped (services/ingest/payload-text.ts). */
+  payloadGz: Buffer | null;
   receivedAt: Date;
 }
 
@@ -37,7 +37,7 @@ export interface DeliveryFilters {
   outcome?: string | undefined;
 }
 
-export type DeliveryListRow = Omit<WebhookDelivery, 'payload'> & {
+export type DeliveryListRow = Omit<WebhookDelivery, 'payload' | 'payloadGz'> & {
   repositoryFullName: string | null;
 };
 
@@ -59,25 +59,31 @@ export interface ConnectionHealth {
  */
 const INSERT_DELIVERIES = `
 insert into webhook_deliveries (id, hook_key, connection_id, delivery_id, event, action, outcome,
-  duration_ms, error, payload, received_at)
+  duration_ms, error, payload_gz, received_at)
 select gen_random_uuid(), r.hook_key, r.connection_id, r.delivery_id, r.event, r.action,
   case when c.id is not null and not c.enabled then 'ignored' else r.outcome end,
   r.duration_ms,
   case when c.id is not null and not c.enabled then 'connection is disabled' else r.error end,
-  r.payload, r.received_at
-from json_populate_recordset(null::webhook_deliveries, $1::json) r
+  decode(r.payload_gz, 'base64'), r.received_at
+from json_to_recordset($1::json) as r(hook_key text, connection_id uuid, delivery_id text,
+  event text, action text, outcome text, duration_ms integer, error text, payload_gz text,
+  received_at timestamptz)
 left join repository_connections c on c.id = r.connection_id
 where r.connection_id is null or c.id is not null
 order by r.hook_key, r.delivery_id
 on conflict (hook_key, delivery_id) do update set connection_id = excluded.connection_id,
   event = excluded.event, action = excluded.action, outcome = excluded.outcome,
-  duration_ms = excluded.duration_ms, error = excluded.error, payload = excluded.payload,
-  received_at = excluded.received_at
+  duration_ms = excluded.duration_ms, error = excluded.error, payload_gz = excluded.payload_gz,
+  payload = null, received_at = excluded.received_at
 where webhook_deliveries.outcome = 'error'
 returning id, hook_key, delivery_id, outcome`;
 
 export function createWebhookDeliveriesStore(db: Db) {
-  const { payload: _payload, ...listColumns } = getTableColumns(webhookDeliveries);
+  const {
+    payload: _payload,
+    payloadGz: _payloadGz,
+    ...listColumns
+  } = getTableColumns(webhookDeliveries);
 
   return {
     /**
@@ -90,24 +96,21 @@ export function createWebhookDeliveriesStore(db: Db) {
       const sorted = [...rows].sort(
         (a, b) => a.hookKey.localeCompare(b.hookKey) || a.deliveryId.localeCompare(b.deliveryId),
       );
-      // The verified payload text is spliced in as is: a JSON value JSON.parse accepted,
-      // never re-serialised in Node; Postgres parses it once, into the jsonb column.
-      const json = `[${sorted
-        .map((r) => {
-          const head = JSON.stringify({
-            hook_key: r.hookKey,
-            connection_id: r.connectionId,
-            delivery_id: r.deliveryId,
-            event: r.event,
-            action: r.action,
-            outcome: r.outcome,
-            duration_ms: r.durationMs,
-            error: r.error,
-            received_at: r.receivedAt,
-          });
-          return `${head.slice(0, -1)},"payload":${r.payloadJson ?? 'null'}}`;
-        })
-        .join(',')}]`;
+      const json = JSON.stringify(
+        sorted.map((r) => ({
+          hook_key: r.hookKey,
+          connection_id: r.connectionId,
+          delivery_id: r.deliveryId,
+          event: r.event,
+          // Postgres text cannot hold NUL; these come from payloads and must not fail the group.
+          action: r.action?.replaceAll('\u0000', '') ?? null,
+          outcome: r.outcome,
+          duration_ms: r.durationMs,
+          error: r.error?.replaceAll('\u0000', '') ?? null,
+          payload_gz: r.payloadGz?.toString('base64') ?? null,
+          received_at: r.receivedAt,
+        })),
+      );
       return driverRows(await tx.execute(withLiterals(INSERT_DELIVERIES, [json]))).map((r) => ({
         id: String(r['id']),
         hookKey: String(r['hook_key']),

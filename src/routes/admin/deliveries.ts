@@ -3,6 +3,7 @@
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { createRepositoryConnectionsStore } from '../../db/stores/repository-connections-store.ts';
 import { createWebhookDeliveriesStore } from '../../db/stores/webhook-deliveries-store.ts';
+import { storedPayloadText } from '../../services/ingest/payload-text.ts';
 import { decodeKeyset, pageOf } from '../../services/workflows/keyset-cursor.ts';
 
 const PAGE_SIZE = 50;
@@ -75,7 +76,8 @@ const deliveryPages: FastifyPluginAsyncTypebox = async (app) => {
       if (!delivery) {
         return reply.code(404).page('admin/deliveries-missing', { title: 'Delivery not found' });
       }
-      const pretty = delivery.payload === null ? null : JSON.stringify(delivery.payload, null, 2);
+      const text = await storedPayloadText(delivery);
+      const pretty = text === null ? null : JSON.stringify(JSON.parse(text), null, 2);
       return reply.page('admin/deliveries-detail', {
         title: `Delivery ${delivery.deliveryId}`,
         delivery,

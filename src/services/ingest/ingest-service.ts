@@ -10,7 +10,13 @@ import { createConnectionSecrets } from './connection-secrets.ts';
 import { errors } from '../../errors.ts';
 import { createGroupCommit, GroupCommitFullError } from './group-commit.ts';
 import { APP_HOOK_KEY, recordWebhookDeliveries } from './record-webhook.ts';
-import type { DeliveryResult, RunRecordedHook, VerifiedDelivery } from './types.ts';
+import { compressPayload } from './payload-text.ts';
+import type {
+  CompressedDelivery,
+  DeliveryResult,
+  RunRecordedHook,
+  VerifiedDelivery,
+} from './types.ts';
 
 interface Logger {
   warn(obj: object, msg?: string): void;
@@ -59,7 +65,7 @@ export function createIngestService(opts: IngestServiceOptions) {
     secretBox: opts.secretBox,
   });
   const deliveries = createWebhookDeliveriesStore(opts.db);
-  const group = createGroupCommit<VerifiedDelivery, DeliveryResult>({
+  const group = createGroupCommit<CompressedDelivery, DeliveryResult>({
     commit: (items) => recordWebhookDeliveries(opts.db, items, { hooks }),
     maxGroup: opts.maxGroup ?? 200,
     concurrency: opts.concurrency ?? 1,
@@ -85,7 +91,7 @@ export function createIngestService(opts: IngestServiceOptions) {
           outcome: 'error',
           durationMs: Math.round(performance.now() - delivery.startedAt),
           error: reason,
-          payloadJson: null,
+          payloadGz: null,
           receivedAt: delivery.receivedAt,
         },
       ]);
@@ -100,7 +106,11 @@ export function createIngestService(opts: IngestServiceOptions) {
     /** Records a verified delivery; resolves after its transaction committed. */
     async record(delivery: VerifiedDelivery): Promise<DeliveryResult> {
       try {
-        return await group.submit(delivery);
+        // Compressed on zlib's thread pool while earlier groups are being written.
+        return await group.submit({
+          ...delivery,
+          payloadGz: await compressPayload(delivery.payloadJson),
+        });
       } catch (error) {
         if (error instanceof GroupCommitFullError) {
           opts.log.warn({ deliveryId: delivery.deliveryId }, 'webhook ingestion saturated');

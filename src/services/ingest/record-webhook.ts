@@ -40,6 +40,7 @@ import {
 } from './payload-rows.ts';
 import { jobIsAhead, runIsAhead } from './progress.ts';
 import type {
+  CompressedDelivery,
   DeliveryResult,
   RunRecordedEvent,
   RunRecordedHook,
@@ -199,7 +200,7 @@ export interface RecordOptions {
 /** Records a group of deliveries in one transaction; one result per delivery, in order. */
 export async function recordWebhookDeliveries(
   db: Db,
-  deliveries: VerifiedDelivery[],
+  deliveries: CompressedDelivery[],
   opts: RecordOptions,
 ): Promise<DeliveryResult[]> {
   return db.transaction((tx) => recordInTransaction(tx, deliveries, opts));
@@ -207,7 +208,7 @@ export async function recordWebhookDeliveries(
 
 async function recordInTransaction(
   tx: Db,
-  deliveries: VerifiedDelivery[],
+  deliveries: CompressedDelivery[],
   opts: RecordOptions,
 ): Promise<DeliveryResult[]> {
   const now = opts.now ?? (() => performance.now());
@@ -249,8 +250,7 @@ async function recordInTransaction(
   const toRecord = [...byKey.values()];
   const inputs: DeliveryInput[] = toRecord.map((t) => {
     const d = deliveries[t.item]!;
-    // Unconnected repositories' payloads (an org hook sends everything) are not kept;
-    // Postgres jsonb cannot hold \u0000, so such a payload is not kept either.
+    // Unconnected repositories' payloads (an org hook sends everything) are not kept.
     const keep = t.connection !== null || t.outcome === 'processed';
     return {
       hookKey: t.hookKey,
@@ -261,7 +261,7 @@ async function recordInTransaction(
       outcome: t.outcome,
       durationMs: Math.max(0, Math.round(now() - d.startedAt)),
       error: t.reason,
-      payloadJson: keep && !d.payloadJson.includes('\\u0000') ? d.payloadJson : null,
+      payloadGz: keep ? d.payloadGz : null,
       receivedAt: d.receivedAt,
     };
   });

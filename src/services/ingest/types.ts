@@ -54,6 +54,11 @@ export interface VerifiedDelivery {
   receivedAt: Date;
 }
 
+/** A verified delivery with its payload text compressed for storage (payload-text.ts). */
+export interface CompressedDelivery extends VerifiedDelivery {
+  payloadGz: Buffer;
+}
+
 /**
  * processed / ignored: recorded and committed. duplicate: recorded before, nothing done.
  * unknown_connection: no such connection (nothing recorded). invalid: recorded as an error

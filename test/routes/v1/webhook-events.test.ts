@@ -3,7 +3,7 @@
 // pull_request and installation kept, the app-level hook routing by repository id, and
 // payload retention.
 import { randomUUID } from 'node:crypto';
-import { and, eq } from 'drizzle-orm';
+import { and, eq, inArray } from 'drizzle-orm';
 import t from 'tap';
 import {
   repositoryConnections,
@@ -12,6 +12,7 @@ import {
   workflowRuns,
 } from '../../../src/db/schema/index.ts';
 import { pruneData } from '../../../src/services/prune-data.ts';
+import { storedPayloadText } from '../../../src/services/ingest/payload-text.ts';
 import { buildTestApp, knownSecrets } from '../../helper.ts';
 import { createUserWithToken } from '../../support/auth.ts';
 import { loadWebhookExamples } from '../../support/webhook-sender.ts';
@@ -321,7 +322,27 @@ t.test('webhook events', async (t) => {
       .from(webhookDeliveries)
       .where(eq(webhookDeliveries.deliveryId, deliveryId));
     t.match(row, { event: 'pull_request', action: pr['action'], outcome: 'processed' });
-    t.match(row!.payload, { number: pr['number'] });
+    const kept = await storedPayloadText(row!);
+    t.equal(kept, JSON.stringify({ ...pr, repository: REPO }), 'the JSON text exactly as sent');
+    t.ok(row!.payloadGz!.length * 3 < kept!.length, 'stored gzipped');
+  });
+
+  await t.test('a payload holding \\u0000 (which jsonb refuses) is kept too', async (t) => {
+    const deliveryId = randomUUID();
+    const body = JSON.stringify({ action: 'opened', note: 'nul \u0000 here', repository: REPO });
+    const { response } = await deliver(app, {
+      url,
+      secret,
+      event: 'pull_request',
+      payload: body,
+      deliveryId,
+    });
+    t.equal(response.statusCode, 200);
+    const [row] = await app.db
+      .select()
+      .from(webhookDeliveries)
+      .where(eq(webhookDeliveries.deliveryId, deliveryId));
+    t.equal(await storedPayloadText(row!), body);
   });
 
   await t.test('repository renamed, transferred, deleted', async (t) => {
@@ -446,7 +467,7 @@ t.test('webhook events', async (t) => {
       .select()
       .from(webhookDeliveries)
       .where(eq(webhookDeliveries.deliveryId, lonelyId));
-    t.match(ignored, { hookKey: 'app', connectionId: null, outcome: 'ignored', payload: null });
+    t.match(ignored, { hookKey: 'app', connectionId: null, outcome: 'ignored', payloadGz: null });
     t.equal(
       (await app.db.select().from(workflowRuns).where(eq(workflowRuns.githubRunId, 9_000_000_020)))
         .length,
@@ -469,7 +490,7 @@ t.test('webhook events', async (t) => {
       .from(webhookDeliveries)
       .where(eq(webhookDeliveries.deliveryId, installId));
     t.match(instRow, { hookKey: 'app', event: 'installation', outcome: 'processed' });
-    t.ok(instRow!.payload);
+    t.ok(instRow!.payloadGz);
   });
 
   await t.test('malformed workflow payloads: recorded as errors, answered 400', async (t) => {
@@ -516,15 +537,32 @@ t.test('webhook events', async (t) => {
       payload: { zen: 'old', hook_id: 1 },
       deliveryId,
     });
+    // One recorded before payloads were gzipped: its jsonb payload is read back as JSON text.
+    const legacyId = randomUUID();
+    await deliver(app, { url, secret, event: 'ping', payload: { zen: 'x' }, deliveryId: legacyId });
+    await app.db
+      .update(webhookDeliveries)
+      .set({ payloadGz: null, payload: { zen: 'legacy', hook_id: 2 } })
+      .where(eq(webhookDeliveries.deliveryId, legacyId));
+    const [legacy] = await app.db
+      .select()
+      .from(webhookDeliveries)
+      .where(eq(webhookDeliveries.deliveryId, legacyId));
+    t.same(JSON.parse((await storedPayloadText(legacy!))!), { zen: 'legacy', hook_id: 2 });
+
     await app.db
       .update(webhookDeliveries)
       .set({ receivedAt: new Date(Date.now() - 30 * 24 * 3600 * 1000) })
-      .where(eq(webhookDeliveries.deliveryId, deliveryId));
+      .where(inArray(webhookDeliveries.deliveryId, [deliveryId, legacyId]));
     await pruneData(app.db, { payloadRetentionDays: 14 });
-    const [row] = await app.db
+    const rows = await app.db
       .select()
       .from(webhookDeliveries)
-      .where(eq(webhookDeliveries.deliveryId, deliveryId));
-    t.match(row, { payload: null, outcome: 'processed', event: 'ping' });
+      .where(inArray(webhookDeliveries.deliveryId, [deliveryId, legacyId]));
+    t.equal(rows.length, 2);
+    for (const row of rows) {
+      t.match(row, { payloadGz: null, payload: null, outcome: 'processed', event: 'ping' });
+      t.equal(await storedPayloadText(row), null);
+    }
   });
 });
