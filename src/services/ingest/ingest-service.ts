@@ -106,7 +106,7 @@ export function createIngestService(opts: IngestServiceOptions) {
     /** Records a verified delivery; resolves after its transaction committed. */
     async record(delivery: VerifiedDelivery): Promise<DeliveryResult> {
       try {
-        // Compressed on zlib's thread pool while earlier groups are being written.
+        // Compressed while earlier groups are being written.
         return await group.submit({
           ...delivery,
           payloadGz: await compressPayload(delivery.payloadJson),

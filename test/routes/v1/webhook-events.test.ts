@@ -327,6 +327,29 @@ t.test('webhook events', async (t) => {
     t.ok(row!.payloadGz!.length * 3 < kept!.length, 'stored gzipped');
   });
 
+  await t.test('a large payload (compressed off the event loop) is kept exactly', async (t) => {
+    const deliveryId = randomUUID();
+    const body = JSON.stringify({
+      action: 'opened',
+      repository: REPO,
+      pull_request: { body: 'long description '.repeat(40_000) },
+    });
+    t.ok(body.length > 512 * 1024);
+    const { response } = await deliver(app, {
+      url,
+      secret,
+      event: 'pull_request',
+      payload: body,
+      deliveryId,
+    });
+    t.equal(response.statusCode, 200);
+    const [row] = await app.db
+      .select()
+      .from(webhookDeliveries)
+      .where(eq(webhookDeliveries.deliveryId, deliveryId));
+    t.equal(await storedPayloadText(row!), body);
+  });
+
   await t.test('a payload holding \\u0000 (which jsonb refuses) is kept too', async (t) => {
     const deliveryId = randomUUID();
     const body = JSON.stringify({ action: 'opened', note: 'nul \u0000 here', repository: REPO });
