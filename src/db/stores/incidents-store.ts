@@ -4,7 +4,7 @@
 // dashboard's aggregates over runs and incidents.
 import { and, asc, count, desc, eq, gt, inArray, isNull, ne, sql, type SQL } from 'drizzle-orm';
 import type { Db } from '../client.ts';
-import { driverRows } from './workflow-runs-store.ts';
+import { driverRows, withLiterals } from './workflow-runs-store.ts';
 import {
   incidentEvents,
   incidentOccurrences,
@@ -95,6 +95,26 @@ function incidentConditions(userId: string, filters: IncidentFilters): SQL[] {
 function rowsOf<T>(result: unknown): T[] {
   return Array.isArray(result) ? (result as T[]) : ((result as { rows: T[] }).rows ?? []);
 }
+
+/** See runsWorthDeciding. Constant text, the candidates as one JSON literal (no describe trip). */
+const RUNS_WORTH_DECIDING = `
+select (c->>'i')::int as i
+from json_array_elements($1::json) c
+where ((c->>'green')::boolean and exists (
+    select 1 from incidents inc
+    where inc.connection_id = (c->>'connectionId')::uuid
+      and inc.status in ('open', 'acknowledged')
+      and inc.branch is not distinct from c->>'branch'
+      and case when c->>'workflowId' is not null
+        then inc.workflow_id = (c->>'workflowId')::bigint
+        else inc.workflow_id is null
+          and inc.workflow_name is not distinct from c->>'workflowName' end))
+  or exists (
+    select 1 from workflow_jobs wj
+    join incident_occurrences io on io.run_id = wj.run_id and io.run_attempt = wj.run_attempt
+    where wj.connection_id = (c->>'connectionId')::uuid
+      and wj.head_sha in (select json_array_elements_text(c->'shas'))
+      and wj.conclusion in ('failure', 'timed_out'))`;
 
 export function createIncidentsStore(db: Db) {
   return {
@@ -339,27 +359,8 @@ export function createIncidentsStore(db: Db) {
       tx: Db = db,
     ): Promise<Set<number>> {
       if (candidates.length === 0) return new Set();
-      const rows = driverRows(
-        await tx.execute(sql`
-          select (c->>'i')::int as i
-          from json_array_elements(${JSON.stringify(candidates.map((c, i) => ({ i, ...c })))}::text::json) c
-          where ((c->>'green')::boolean and exists (
-              select 1 from ${incidents} inc
-              where inc.connection_id = (c->>'connectionId')::uuid
-                and inc.status in ('open', 'acknowledged')
-                and inc.branch is not distinct from c->>'branch'
-                and case when c->>'workflowId' is not null
-                  then inc.workflow_id = (c->>'workflowId')::bigint
-                  else inc.workflow_id is null
-                    and inc.workflow_name is not distinct from c->>'workflowName' end))
-            or exists (
-              select 1 from ${workflowJobs} wj
-              join ${incidentOccurrences} io
-                on io.run_id = wj.run_id and io.run_attempt = wj.run_attempt
-              where wj.connection_id = (c->>'connectionId')::uuid
-                and wj.head_sha in (select json_array_elements_text(c->'shas'))
-                and wj.conclusion in ('failure', 'timed_out'))`),
-      );
+      const json = JSON.stringify(candidates.map((c, i) => ({ i, ...c })));
+      const rows = driverRows(await tx.execute(withLiterals(RUNS_WORTH_DECIDING, [json])));
       return new Set(rows.map((r) => Number(r['i'])));
     },
 
