@@ -4,7 +4,7 @@
 // dashboard's aggregates over runs and incidents.
 import { and, asc, count, desc, eq, gt, inArray, isNull, ne, sql, type SQL } from 'drizzle-orm';
 import type { Db } from '../client.ts';
-import { driverRows, withLiterals } from './workflow-runs-store.ts';
+import { executeConstant } from './workflow-runs-store.ts';
 import {
   incidentEvents,
   incidentOccurrences,
@@ -99,7 +99,7 @@ function rowsOf<T>(result: unknown): T[] {
 /** See runsWorthDeciding. Constant text, the candidates as one JSON literal (no describe trip). */
 const RUNS_WORTH_DECIDING = `
 select (c->>'i')::int as i
-from json_array_elements($1::json) c
+from json_array_elements($1::text::json) c
 where ((c->>'green')::boolean and exists (
     select 1 from incidents inc
     where inc.connection_id = (c->>'connectionId')::uuid
@@ -360,7 +360,7 @@ export function createIncidentsStore(db: Db) {
     ): Promise<Set<number>> {
       if (candidates.length === 0) return new Set();
       const json = JSON.stringify(candidates.map((c, i) => ({ i, ...c })));
-      const rows = driverRows(await tx.execute(withLiterals(RUNS_WORTH_DECIDING, [json])));
+      const rows = await executeConstant(tx, RUNS_WORTH_DECIDING, [json]);
       return new Set(rows.map((r) => Number(r['i'])));
     },
 

@@ -4,7 +4,7 @@
 import { and, desc, eq, ilike, inArray, isNotNull, isNull, or, sql, type SQL } from 'drizzle-orm';
 import type { Db } from '../client.ts';
 import { repositoryConnections } from '../schema/index.ts';
-import { driverRows, fromDriverRow, withLiterals } from './workflow-runs-store.ts';
+import { executeConstant, fromDriverRow } from './workflow-runs-store.ts';
 
 export type RepositoryConnection = typeof repositoryConnections.$inferSelect;
 export type NewRepositoryConnection = typeof repositoryConnections.$inferInsert;
@@ -45,9 +45,9 @@ export interface ConnectionSecrets {
 
 const FIND_FOR_BATCH = `
 select * from repository_connections
-where id in (select value::uuid from json_array_elements_text($1::json))
+where id in (select value::uuid from json_array_elements_text($1::text::json))
    or (enabled and github_repo_id in (
-     select value::bigint from json_array_elements_text($2::json)))`;
+     select value::bigint from json_array_elements_text($2::text::json)))`;
 
 function escapeLike(text: string): string {
   return text.replace(/[\\%_]/g, (c) => `\\${c}`);
@@ -135,11 +135,10 @@ export function createRepositoryConnectionsStore(db: Db) {
       tx: Db = db,
     ): Promise<RepositoryConnection[]> {
       if (ids.length === 0 && githubRepoIds.length === 0) return [];
-      const rows = driverRows(
-        await tx.execute(
-          withLiterals(FIND_FOR_BATCH, [JSON.stringify(ids), JSON.stringify(githubRepoIds)]),
-        ),
-      );
+      const rows = await executeConstant(tx, FIND_FOR_BATCH, [
+        JSON.stringify(ids),
+        JSON.stringify(githubRepoIds),
+      ]);
       return rows.map((r) => fromDriverRow(repositoryConnections, r));
     },
 

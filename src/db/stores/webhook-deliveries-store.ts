@@ -3,7 +3,7 @@
 // the webhook health of each connection.
 import { and, desc, eq, getTableColumns, inArray, sql, type SQL } from 'drizzle-orm';
 import type { Db } from '../client.ts';
-import { driverRows, withLiterals } from './workflow-runs-store.ts';
+import { executeConstant } from './workflow-runs-store.ts';
 import { repositoryConnections, webhookDeliveries } from '../schema/index.ts';
 
 export type WebhookDelivery = typeof webhookDeliveries.$inferSelect;
@@ -65,7 +65,7 @@ select gen_random_uuid(), r.hook_key, r.connection_id, r.delivery_id, r.event, r
   r.duration_ms,
   case when c.id is not null and not c.enabled then 'connection is disabled' else r.error end,
   decode(r.payload_gz, 'base64'), r.received_at
-from json_to_recordset($1::json) as r(hook_key text, connection_id uuid, delivery_id text,
+from json_to_recordset($1::text::json) as r(hook_key text, connection_id uuid, delivery_id text,
   event text, action text, outcome text, duration_ms integer, error text, payload_gz text,
   received_at timestamptz)
 left join repository_connections c on c.id = r.connection_id
@@ -111,7 +111,7 @@ export function createWebhookDeliveriesStore(db: Db) {
           received_at: r.receivedAt,
         })),
       );
-      return driverRows(await tx.execute(withLiterals(INSERT_DELIVERIES, [json]))).map((r) => ({
+      return (await executeConstant(tx, INSERT_DELIVERIES, [json])).map((r) => ({
         id: String(r['id']),
         hookKey: String(r['hook_key']),
         deliveryId: String(r['delivery_id']),

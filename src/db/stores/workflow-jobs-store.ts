@@ -7,9 +7,8 @@ import {
   GENERATED,
   RUN_ADVANCES_TEXT,
   RUN_KEEP,
-  driverRows,
+  executeConstant,
   fromDriverRow,
-  withLiterals,
   recordsJson,
   recordsetOf,
   replaceSetText,
@@ -68,7 +67,7 @@ const selectList = (
  */
 const WRITE_RUNS_AND_JOBS = `
 with run_in as (
-  select * from json_populate_recordset(null::workflow_runs, $1::json)
+  select * from json_populate_recordset(null::workflow_runs, $1::text::json)
 ), up as (
   insert into workflow_runs (${columnNames(workflowRuns)
     .map((n) => `"${n}"`)
@@ -85,7 +84,7 @@ with run_in as (
   where ${RUN_ADVANCES_TEXT}
   returning *
 ), job_in as (
-  select * from json_populate_recordset(null::workflow_jobs, $2::json)
+  select * from json_populate_recordset(null::workflow_jobs, $2::text::json)
 ), run_keys as (
   select connection_id, github_run_id from run_in
   union
@@ -200,9 +199,11 @@ export function createWorkflowJobsStore(db: Db) {
           failedSteps: j.failedSteps ?? [],
         })),
       );
-      const rows = driverRows(
-        await tx.execute(withLiterals(WRITE_RUNS_AND_JOBS, [runsJson, jobsJson, opts.withJobs])),
-      );
+      const rows = await executeConstant(tx, WRITE_RUNS_AND_JOBS, [
+        runsJson,
+        jobsJson,
+        opts.withJobs,
+      ]);
       return rows.map((raw) => {
         const jobs = raw['current_jobs'];
         const list: unknown =
