@@ -40,7 +40,7 @@ import incidentRoutes from './routes/v2/incidents/index.ts';
 import tokenRoutes from './routes/v2/tokens/index.ts';
 import repositoryRoutes from './routes/v2/repositories/index.ts';
 import workflowRoutes from './routes/v2/workflows/index.ts';
-import webhookRoutes from './routes/v1/webhook/index.ts';
+import webhookRoutes, { type IngestLimits } from './routes/v1/webhook/index.ts';
 import { createIncidentHook } from './services/incidents/on-run-recorded.ts';
 
 export interface AppDeps {
@@ -52,6 +52,8 @@ export interface AppDeps {
   logStream?: LogDestination;
   /** In-process runner backoff base, ms (tests shorten it). */
   jobBackoffMs?: number;
+  /** Webhook ingestion's queue limits (tests lower them to reach saturation). */
+  ingestLimits?: IngestLimits;
 }
 
 export async function buildApp(config: Config, deps: AppDeps = {}) {
@@ -165,6 +167,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}) {
   await app.register(webhookRoutes, {
     prefix: '/api/v1/webhook',
     hooks: [createIncidentHook()],
+    limits: deps.ingestLimits,
   });
   // People: GitHub sign-in and connection, their account, their API tokens.
   await app.register(oauthRoutes, { prefix: '/api/v2' });

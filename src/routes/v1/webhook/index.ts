@@ -7,7 +7,10 @@ import { type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { errors } from '../../../errors.ts';
 import { decodeWebhookBody } from '../../../services/ingest/decode-body.ts';
-import { createIngestService } from '../../../services/ingest/ingest-service.ts';
+import {
+  createIngestService,
+  type IngestServiceOptions,
+} from '../../../services/ingest/ingest-service.ts';
 import type { DeliveryRoute, RunRecordedHook } from '../../../services/ingest/types.ts';
 import { verifySignature } from '../../../services/ingest/verify-signature.ts';
 import { appWebhookSchema, connectionWebhookSchema } from './schemas.ts';
@@ -15,7 +18,14 @@ import { appWebhookSchema, connectionWebhookSchema } from './schemas.ts';
 export interface WebhookRoutesOptions {
   /** Run inside each delivery's transaction after runs/jobs are written (incident logic). */
   hooks?: readonly RunRecordedHook[];
+  /** How much may wait for a transaction (defaults in ingest-service.ts; tests lower them). */
+  limits?: IngestLimits;
 }
+
+export type IngestLimits = Pick<
+  IngestServiceOptions,
+  'maxQueued' | 'maxQueuedBytes' | 'maxGroupBytes'
+>;
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const EVENT = /^[a-z_]{1,64}$/;
@@ -36,6 +46,7 @@ const webhookRoutes: FastifyPluginAsyncTypebox<WebhookRoutesOptions> = async (ap
     log: app.log,
     hooks: opts.hooks ?? [],
     concurrency: app.database.kind === 'pglite' ? 1 : POSTGRES_CONCURRENCY,
+    ...opts.limits,
   });
   app.addHook('onClose', () => ingest.drain());
 
