@@ -21,6 +21,7 @@ import configPlugin from './plugins/config.ts';
 import cryptoPlugin from './plugins/crypto.ts';
 import dbPlugin from './plugins/db.ts';
 import githubPlugin from './plugins/github.ts';
+import ingestPlugin from './plugins/ingest.ts';
 import outboxPlugin from './plugins/outbox.ts';
 import queuePlugin from './plugins/queue.ts';
 import viewPlugin from './plugins/view.ts';
@@ -40,8 +41,9 @@ import incidentRoutes from './routes/v2/incidents/index.ts';
 import tokenRoutes from './routes/v2/tokens/index.ts';
 import repositoryRoutes from './routes/v2/repositories/index.ts';
 import workflowRoutes from './routes/v2/workflows/index.ts';
-import webhookRoutes, { type IngestLimits } from './routes/v1/webhook/index.ts';
+import webhookRoutes from './routes/v1/webhook/index.ts';
 import { createIncidentHook } from './services/incidents/on-run-recorded.ts';
+import type { IngestLimits } from './services/ingest/ingest-service.ts';
 
 export interface AppDeps {
   /** An already-open database (tests: a fresh one per file). */
@@ -77,10 +79,12 @@ export async function buildApp(config: Config, deps: AppDeps = {}) {
     });
   });
 
-  // Infrastructure: configuration, storage, secrets, queue.
+  // Infrastructure: configuration, storage, secrets, ingestion, queue.
   await app.register(configPlugin, { config });
   await app.register(dbPlugin, { database: deps.database });
   await app.register(cryptoPlugin);
+  // Verified delivery → runs/jobs (+ hooks: incident logic) in one transaction.
+  await app.register(ingestPlugin, { hooks: [createIncidentHook()], limits: deps.ingestLimits });
   await app.register(githubPlugin);
   await app.register(queuePlugin, {
     queue: deps.queue,
@@ -163,12 +167,8 @@ export async function buildApp(config: Config, deps: AppDeps = {}) {
 
   // Routes, in the order data flows.
   await app.register(healthRoutes);
-  // GitHub → verified delivery → runs/jobs (+ hooks: incident logic) in one transaction.
-  await app.register(webhookRoutes, {
-    prefix: '/api/v1/webhook',
-    hooks: [createIncidentHook()],
-    limits: deps.ingestLimits,
-  });
+  // GitHub → verified delivery → app.ingest.
+  await app.register(webhookRoutes, { prefix: '/api/v1/webhook' });
   // People: GitHub sign-in and connection, their account, their API tokens.
   await app.register(oauthRoutes, { prefix: '/api/v2' });
   await app.register(accountRoutes, { prefix: '/api/v2' });

@@ -35,6 +35,12 @@ export interface IngestServiceOptions {
   maxGroupBytes?: number;
 }
 
+/** The bounds a caller may change (tests lower them to reach saturation). */
+export type IngestLimits = Pick<
+  IngestServiceOptions,
+  'maxQueued' | 'maxQueuedBytes' | 'maxGroupBytes'
+>;
+
 /** Deliveries waiting beyond this answer 503 (GitHub can redeliver): memory stays bounded. */
 const DEFAULT_MAX_QUEUED = 1000;
 /**
