@@ -41,6 +41,7 @@ import incidentRoutes from './routes/v2/incidents/index.ts';
 import tokenRoutes from './routes/v2/tokens/index.ts';
 import repositoryRoutes from './routes/v2/repositories/index.ts';
 import workflowRoutes from './routes/v2/workflows/index.ts';
+import webhookApiRoutes from './routes/v2/webhooks/index.ts';
 import webhookRoutes from './routes/v1/webhook/index.ts';
 import { createIncidentHook } from './services/incidents/on-run-recorded.ts';
 import type { IngestLimits } from './services/ingest/ingest-service.ts';
@@ -176,6 +177,8 @@ export async function buildApp(config: Config, deps: AppDeps = {}) {
   // Repositories they connect (webhook + backfill) and the runs recorded for them.
   await app.register(repositoryRoutes, { prefix: '/api/v2/repositories' });
   await app.register(workflowRoutes, { prefix: '/api/v2/workflows' });
+  // What their webhooks delivered: a stored delivery replayed through app.ingest.
+  await app.register(webhookApiRoutes, { prefix: '/api/v2/webhooks' });
   // Incidents raised by the hook above, and their analyses.
   await app.register(incidentRoutes, { prefix: '/api/v2/incidents' });
   await app.register(adminRoutes, { prefix: '/admin' });
