@@ -13,6 +13,7 @@ import Fastify, { type FastifyError, type FastifyReply, type FastifyRequest } fr
 import { Redis } from 'ioredis';
 import type { Config } from './config.ts';
 import type { DatabaseHandle } from './db/client.ts';
+import { redisErrorListener } from './jobs/bullmq-queue.ts';
 import type { JobQueue, Processors } from './jobs/types.ts';
 import { ASSETS_DIR } from './paths.ts';
 import { loggerOptions, type LogDestination } from './logger.ts';
@@ -120,6 +121,8 @@ export async function buildApp(config: Config, deps: AppDeps = {}) {
         enableOfflineQueue: false,
       })
     : undefined;
+  // Limits are skipped while Redis is down (skipOnError); say so in one line, not a trace.
+  rateLimitRedis?.on('error', redisErrorListener(app.log, 'rate limiting: Redis error'));
   await app.register(rateLimit, {
     max: config.rateLimitPerMinute,
     timeWindow: 60_000,

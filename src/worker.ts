@@ -36,7 +36,7 @@ try {
   const workers = startBullmqWorkers(config.redisUrl, processors, log);
   // Workers also move outbox rows onto the queue (several processes may: rows are claimed
   // with SKIP LOCKED), so jobs flow even when the API runs with RUN_WORKERS=false.
-  const producer = createBullmqQueue(config.redisUrl);
+  const producer = createBullmqQueue(config.redisUrl, { log });
   const outbox = createOutboxDispatcher({
     db: database.db,
     queue: producer,

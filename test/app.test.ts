@@ -126,3 +126,52 @@ t.test('readiness is 503 when the database is down', async (t) => {
     database: { ok: false, error: 'connection refused' },
   });
 });
+
+t.test(
+  'Redis unreachable: one log line per failure, no stack traces, a prompt close',
+  async (t) => {
+    const { freePort } = await import('./services/repositories/github-fixtures.ts');
+    const stderr: string[] = [];
+    const write = process.stderr.write.bind(process.stderr);
+    process.stderr.write = ((chunk: string | Uint8Array, ...rest: unknown[]) => {
+      stderr.push(String(chunk));
+      return (write as (...a: unknown[]) => boolean)(chunk, ...rest);
+    }) as typeof process.stderr.write;
+    t.teardown(() => {
+      process.stderr.write = write;
+    });
+    // Nothing listens on that port. With Redis: BullMQ queue and workers, rate limiting.
+    const down = `redis://127.0.0.1:${await freePort()}`;
+    const { app, logs } = await buildTestApp(t, { env: { REDIS_URL: down } });
+    const ready = await app.inject('/readyz');
+    t.equal(ready.statusCode, 503);
+    t.match(ready.json(), { queue: { ok: false, kind: 'bullmq' } });
+    const errorsLogged = () =>
+      logs.lines
+        .map((line) => JSON.parse(line) as { level: number; msg: string; err?: unknown })
+        .filter((line) => line.level >= 50);
+    const expected = [
+      'job queue: Redis error',
+      'job worker: Redis error',
+      'rate limiting: Redis error',
+    ];
+    const started = Date.now();
+    while (new Set(errorsLogged().map((l) => l.msg)).size < 3 && Date.now() - started < 5000) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    // A few reconnection attempts later, still one line per source.
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    const logged = errorsLogged();
+    t.same([...new Set(logged.map((l) => l.msg))].sort(), expected);
+    t.ok(
+      logged.every((l) => typeof l.err === 'string' && /ECONNREFUSED/.test(l.err)),
+      'the error in words, without a stack',
+    );
+    const pairs = logged.map((l) => `${l.msg}: ${String(l.err)}`);
+    t.equal(new Set(pairs).size, pairs.length, 'repeats of the same failure are not logged again');
+    const closing = Date.now();
+    await app.close();
+    t.ok(Date.now() - closing < 3000, 'closing does not wait for Redis');
+    t.same(stderr, [], 'nothing on stderr');
+  },
+);

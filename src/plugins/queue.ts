@@ -27,7 +27,7 @@ export default fp<QueuePluginOptions>(
     let queue: JobQueue;
     if (opts.queue) queue = opts.queue;
     else if (config.redisUrl) {
-      queue = createBullmqQueue(config.redisUrl);
+      queue = createBullmqQueue(config.redisUrl, { log: app.log });
       if (config.runWorkers) workers = startBullmqWorkers(config.redisUrl, processors, app.log);
     } else {
       queue = createInProcessQueue(processors, app.log, { backoffMs: opts.backoffMs });
