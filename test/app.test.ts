@@ -1,5 +1,6 @@
+import { Redis } from 'ioredis';
 import t from 'tap';
-import { buildTestApp } from './helper.ts';
+import { TEST_QUEUE_PREFIX, buildTestApp, needsRedis, redisUrl } from './helper.ts';
 
 t.test('health, readiness, setup page, docs, errors', async (t) => {
   const { app } = await buildTestApp(t);
@@ -175,3 +176,23 @@ t.test(
     t.same(stderr, [], 'nothing on stderr');
   },
 );
+
+t.test('with Redis, each test file queues under its own prefix', needsRedis(), async (t) => {
+  const { app, config } = await buildTestApp(t, { env: { REDIS_URL: redisUrl } });
+  t.equal(config.queuePrefix, TEST_QUEUE_PREFIX);
+  t.match(config.queuePrefix, /^ffx-test-\d+-[0-9a-f]{8}$/, 'not the default ffx');
+  t.equal(app.queue.kind, 'bullmq');
+  await app.queue.enqueue('prune-data', {}, { jobId: 'prefix-check' });
+  const redis = new Redis(redisUrl!);
+  t.teardown(() => redis.disconnect());
+  const completed = `${config.queuePrefix}:prune-data:completed`;
+  const started = Date.now();
+  while (
+    (await redis.zscore(completed, 'prefix-check')) === null &&
+    Date.now() - started < 10_000
+  ) {
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  t.not(await redis.zscore(completed, 'prefix-check'), null, "this app's worker ran it");
+  t.equal(await redis.exists('ffx:prune-data:prefix-check'), 0, 'nothing under the shared prefix');
+});
