@@ -13,6 +13,7 @@ import Fastify, { type FastifyError, type FastifyReply, type FastifyRequest } fr
 import { Redis } from 'ioredis';
 import type { Config } from './config.ts';
 import type { DatabaseHandle } from './db/client.ts';
+import { redisErrorListener } from './jobs/bullmq-queue.ts';
 import type { JobQueue, Processors } from './jobs/types.ts';
 import { ASSETS_DIR } from './paths.ts';
 import { loggerOptions, type LogDestination } from './logger.ts';
@@ -21,6 +22,7 @@ import configPlugin from './plugins/config.ts';
 import cryptoPlugin from './plugins/crypto.ts';
 import dbPlugin from './plugins/db.ts';
 import githubPlugin from './plugins/github.ts';
+import ingestPlugin from './plugins/ingest.ts';
 import outboxPlugin from './plugins/outbox.ts';
 import queuePlugin from './plugins/queue.ts';
 import viewPlugin from './plugins/view.ts';
@@ -40,8 +42,10 @@ import incidentRoutes from './routes/v2/incidents/index.ts';
 import tokenRoutes from './routes/v2/tokens/index.ts';
 import repositoryRoutes from './routes/v2/repositories/index.ts';
 import workflowRoutes from './routes/v2/workflows/index.ts';
+import webhookApiRoutes from './routes/v2/webhooks/index.ts';
 import webhookRoutes from './routes/v1/webhook/index.ts';
 import { createIncidentHook } from './services/incidents/on-run-recorded.ts';
+import type { IngestLimits } from './services/ingest/ingest-service.ts';
 
 export interface AppDeps {
   /** An already-open database (tests: a fresh one per file). */
@@ -52,6 +56,8 @@ export interface AppDeps {
   logStream?: LogDestination;
   /** In-process runner backoff base, ms (tests shorten it). */
   jobBackoffMs?: number;
+  /** Webhook ingestion's queue limits (tests lower them to reach saturation). */
+  ingestLimits?: IngestLimits;
 }
 
 export async function buildApp(config: Config, deps: AppDeps = {}) {
@@ -75,10 +81,12 @@ export async function buildApp(config: Config, deps: AppDeps = {}) {
     });
   });
 
-  // Infrastructure: configuration, storage, secrets, queue.
+  // Infrastructure: configuration, storage, secrets, ingestion, queue.
   await app.register(configPlugin, { config });
   await app.register(dbPlugin, { database: deps.database });
   await app.register(cryptoPlugin);
+  // Verified delivery → runs/jobs (+ hooks: incident logic) in one transaction.
+  await app.register(ingestPlugin, { hooks: [createIncidentHook()], limits: deps.ingestLimits });
   await app.register(githubPlugin);
   await app.register(queuePlugin, {
     queue: deps.queue,
@@ -113,6 +121,8 @@ export async function buildApp(config: Config, deps: AppDeps = {}) {
         enableOfflineQueue: false,
       })
     : undefined;
+  // Limits are skipped while Redis is down (skipOnError); say so in one line, not a trace.
+  rateLimitRedis?.on('error', redisErrorListener(app.log, 'rate limiting: Redis error'));
   await app.register(rateLimit, {
     max: config.rateLimitPerMinute,
     timeWindow: 60_000,
@@ -161,11 +171,8 @@ export async function buildApp(config: Config, deps: AppDeps = {}) {
 
   // Routes, in the order data flows.
   await app.register(healthRoutes);
-  // GitHub → verified delivery → runs/jobs (+ hooks: incident logic) in one transaction.
-  await app.register(webhookRoutes, {
-    prefix: '/api/v1/webhook',
-    hooks: [createIncidentHook()],
-  });
+  // GitHub → verified delivery → app.ingest.
+  await app.register(webhookRoutes, { prefix: '/api/v1/webhook' });
   // People: GitHub sign-in and connection, their account, their API tokens.
   await app.register(oauthRoutes, { prefix: '/api/v2' });
   await app.register(accountRoutes, { prefix: '/api/v2' });
@@ -173,6 +180,8 @@ export async function buildApp(config: Config, deps: AppDeps = {}) {
   // Repositories they connect (webhook + backfill) and the runs recorded for them.
   await app.register(repositoryRoutes, { prefix: '/api/v2/repositories' });
   await app.register(workflowRoutes, { prefix: '/api/v2/workflows' });
+  // What their webhooks delivered: a stored delivery replayed through app.ingest.
+  await app.register(webhookApiRoutes, { prefix: '/api/v2/webhooks' });
   // Incidents raised by the hook above, and their analyses.
   await app.register(incidentRoutes, { prefix: '/api/v2/incidents' });
   await app.register(adminRoutes, { prefix: '/admin' });

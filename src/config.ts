@@ -33,6 +33,8 @@ export interface Config {
   redisUrl: string | undefined;
   /** Run the job processors inside the API process too (always true without Redis). */
   runWorkers: boolean;
+  /** Prefix of the BullMQ keys in Redis: processes that share it share their jobs. */
+  queuePrefix: string;
   keyring: Keyring;
   sessionSecret: string;
   /** Where generated local secrets came from, for the start-up log. */
@@ -153,6 +155,13 @@ export function loadConfig(env: Env = process.env): Config {
   const databaseUrl = url(env, 'DATABASE_URL', undefined, ['postgres:', 'postgresql:']);
   const redisUrl = url(env, 'REDIS_URL', undefined, ['redis:', 'rediss:']);
   const dataDir = resolve(str(env, 'DATA_DIR') ?? '.data');
+  const queuePrefix = str(env, 'QUEUE_PREFIX') ?? 'ffx';
+  if (!/^[A-Za-z0-9_.:{}-]{1,64}$/.test(queuePrefix)) {
+    throw new ConfigError(
+      'QUEUE_PREFIX',
+      `must be 1 to 64 letters, digits or _ . : { } -, got "${queuePrefix.slice(0, 80)}"`,
+    );
+  }
 
   const logLevel = (str(env, 'LOG_LEVEL') ?? 'info').toLowerCase();
   if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) {
@@ -226,6 +235,7 @@ export function loadConfig(env: Env = process.env): Config {
     migrateOnStart: bool(env, 'DB_MIGRATE_ON_START', true),
     redisUrl,
     runWorkers: redisUrl === undefined ? true : bool(env, 'RUN_WORKERS', true),
+    queuePrefix,
     keyring,
     sessionSecret,
     generatedSecretsFile,
@@ -256,6 +266,7 @@ export const CONFIG_VARIABLES = [
   'DB_MIGRATE_ON_START',
   'REDIS_URL',
   'RUN_WORKERS',
+  'QUEUE_PREFIX',
   'ENCRYPTION_KEYS',
   'SESSION_SECRET',
   'GITHUB_CLIENT_ID',

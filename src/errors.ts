@@ -15,6 +15,7 @@ export const errors = {
   FORBIDDEN: createError('FFX_ERR_FORBIDDEN', '%s', 403),
   NOT_FOUND: createError('FFX_ERR_NOT_FOUND', '%s not found', 404),
   CONFLICT: createError('FFX_ERR_CONFLICT', '%s', 409),
+  GONE: createError('FFX_ERR_GONE', '%s', 410),
   CSRF: createError('FFX_ERR_CSRF', 'Missing or invalid CSRF token', 403),
   OAUTH_STATE: createError('FFX_ERR_OAUTH_STATE', '%s', 400),
   OAUTH_NOT_CONFIGURED: createError(

@@ -33,10 +33,11 @@ try {
     log,
     github: createGitHubAccess({ db: database.db, config, secretBox, log }),
   });
-  const workers = startBullmqWorkers(config.redisUrl, processors, log);
+  const prefix = config.queuePrefix;
+  const workers = startBullmqWorkers(config.redisUrl, processors, log, { prefix });
   // Workers also move outbox rows onto the queue (several processes may: rows are claimed
   // with SKIP LOCKED), so jobs flow even when the API runs with RUN_WORKERS=false.
-  const producer = createBullmqQueue(config.redisUrl);
+  const producer = createBullmqQueue(config.redisUrl, { log, prefix });
   const outbox = createOutboxDispatcher({
     db: database.db,
     queue: producer,

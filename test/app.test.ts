@@ -1,5 +1,6 @@
+import { Redis } from 'ioredis';
 import t from 'tap';
-import { buildTestApp } from './helper.ts';
+import { TEST_QUEUE_PREFIX, buildTestApp, needsRedis, redisUrl } from './helper.ts';
 
 t.test('health, readiness, setup page, docs, errors', async (t) => {
   const { app } = await buildTestApp(t);
@@ -125,4 +126,73 @@ t.test('readiness is 503 when the database is down', async (t) => {
     status: 'unavailable',
     database: { ok: false, error: 'connection refused' },
   });
+});
+
+t.test(
+  'Redis unreachable: one log line per failure, no stack traces, a prompt close',
+  async (t) => {
+    const { freePort } = await import('./services/repositories/github-fixtures.ts');
+    const stderr: string[] = [];
+    const write = process.stderr.write.bind(process.stderr);
+    process.stderr.write = ((chunk: string | Uint8Array, ...rest: unknown[]) => {
+      stderr.push(String(chunk));
+      return (write as (...a: unknown[]) => boolean)(chunk, ...rest);
+    }) as typeof process.stderr.write;
+    t.teardown(() => {
+      process.stderr.write = write;
+    });
+    // Nothing listens on that port. With Redis: BullMQ queue and workers, rate limiting.
+    const down = `redis://127.0.0.1:${await freePort()}`;
+    const { app, logs } = await buildTestApp(t, { env: { REDIS_URL: down } });
+    const ready = await app.inject('/readyz');
+    t.equal(ready.statusCode, 503);
+    t.match(ready.json(), { queue: { ok: false, kind: 'bullmq' } });
+    const errorsLogged = () =>
+      logs.lines
+        .map((line) => JSON.parse(line) as { level: number; msg: string; err?: unknown })
+        .filter((line) => line.level >= 50);
+    const expected = [
+      'job queue: Redis error',
+      'job worker: Redis error',
+      'rate limiting: Redis error',
+    ];
+    const started = Date.now();
+    while (new Set(errorsLogged().map((l) => l.msg)).size < 3 && Date.now() - started < 5000) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    // A few reconnection attempts later, still one line per source.
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    const logged = errorsLogged();
+    t.same([...new Set(logged.map((l) => l.msg))].sort(), expected);
+    t.ok(
+      logged.every((l) => typeof l.err === 'string' && /ECONNREFUSED/.test(l.err)),
+      'the error in words, without a stack',
+    );
+    const pairs = logged.map((l) => `${l.msg}: ${String(l.err)}`);
+    t.equal(new Set(pairs).size, pairs.length, 'repeats of the same failure are not logged again');
+    const closing = Date.now();
+    await app.close();
+    t.ok(Date.now() - closing < 3000, 'closing does not wait for Redis');
+    t.same(stderr, [], 'nothing on stderr');
+  },
+);
+
+t.test('with Redis, each test file queues under its own prefix', needsRedis(), async (t) => {
+  const { app, config } = await buildTestApp(t, { env: { REDIS_URL: redisUrl } });
+  t.equal(config.queuePrefix, TEST_QUEUE_PREFIX);
+  t.match(config.queuePrefix, /^ffx-test-\d+-[0-9a-f]{8}$/, 'not the default ffx');
+  t.equal(app.queue.kind, 'bullmq');
+  await app.queue.enqueue('prune-data', {}, { jobId: 'prefix-check' });
+  const redis = new Redis(redisUrl!);
+  t.teardown(() => redis.disconnect());
+  const completed = `${config.queuePrefix}:prune-data:completed`;
+  const started = Date.now();
+  while (
+    (await redis.zscore(completed, 'prefix-check')) === null &&
+    Date.now() - started < 10_000
+  ) {
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  t.not(await redis.zscore(completed, 'prefix-check'), null, "this app's worker ran it");
+  t.equal(await redis.exists('ffx:prune-data:prefix-check'), 0, 'nothing under the shared prefix');
 });

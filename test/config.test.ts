@@ -33,6 +33,7 @@ t.test('defaults', async (t) => {
   t.equal(c.databaseUrl, undefined);
   t.equal(c.redisUrl, undefined);
   t.equal(c.runWorkers, true);
+  t.equal(c.queuePrefix, 'ffx');
   t.equal(c.github.apiUrl, 'https://api.github.com');
   t.equal(c.github.webUrl, 'https://github.com');
   t.same(c.github.oauthScopes, ['repo', 'read:user', 'admin:repo_hook']);
@@ -50,6 +51,7 @@ t.test('values are parsed', async (t) => {
     DATABASE_URL: 'postgres://u@db:5432/ffx',
     REDIS_URL: 'redis://cache:6379',
     RUN_WORKERS: 'false',
+    QUEUE_PREFIX: '{ffx-staging}',
     GITHUB_CLIENT_ID: 'Iv1.abc',
     GITHUB_CLIENT_SECRET: 'shh',
     GITHUB_API_URL: 'https://ghe.example.com/api/v3',
@@ -63,6 +65,7 @@ t.test('values are parsed', async (t) => {
   t.equal(c.port, 8080);
   t.equal(c.publicUrl, 'https://ffx.example.com', 'trailing slash dropped');
   t.equal(c.runWorkers, false);
+  t.equal(c.queuePrefix, '{ffx-staging}', 'braces allowed: a Redis Cluster hash tag');
   t.equal(c.trustProxy, 1);
   t.equal(c.migrateOnStart, false);
   t.equal(c.logLevel, 'debug');
@@ -82,6 +85,7 @@ fails({ PUBLIC_URL: 'ftp://x' }, 'PUBLIC_URL', /must start with http: or https:/
 fails({ DATABASE_URL: 'mysql://x/y' }, 'DATABASE_URL', /postgres:/);
 fails({ REDIS_URL: 'http://x' }, 'REDIS_URL', /redis:/);
 fails({ LOG_LEVEL: 'loud' }, 'LOG_LEVEL', /one of fatal/);
+fails({ QUEUE_PREFIX: 'ffx prod' }, 'QUEUE_PREFIX', /letters, digits/);
 fails({ RUN_WORKERS: 'maybe', REDIS_URL: 'redis://x' }, 'RUN_WORKERS', /true or false/);
 fails({ ENCRYPTION_KEYS: 'k1:short' }, 'ENCRYPTION_KEYS', /randomBytes\(32\)/);
 fails({ ENCRYPTION_KEYS: 'garbage' }, 'ENCRYPTION_KEYS', /ENCRYPTION_KEYS/);

@@ -6,6 +6,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
+import { Redis } from 'ioredis';
 import postgres from 'postgres';
 import tap from 'tap';
 import { buildApp, type AppDeps } from '../src/app.ts';
@@ -29,6 +30,12 @@ export const SECRET_PATTERNS = [
   /ffx_[A-Za-z0-9]{30,}/,
 ];
 
+/**
+ * This test file's BullMQ key prefix: test files run in parallel against one Redis, and
+ * with a shared prefix one file's workers would take (and fail) another file's jobs.
+ */
+export const TEST_QUEUE_PREFIX = `ffx-test-${process.pid}-${randomBytes(4).toString('hex')}`;
+
 export function testConfig(env: Record<string, string | undefined> = {}): Config {
   const dataDir = mkdtempSync(join(tmpdir(), 'ffx-test-'));
   return loadConfig({
@@ -38,8 +45,27 @@ export function testConfig(env: Record<string, string | undefined> = {}): Config
     LOG_LEVEL: 'info',
     PUBLIC_URL: 'http://flowfix.test',
     RATE_LIMIT_PER_MINUTE: '100000',
+    QUEUE_PREFIX: TEST_QUEUE_PREFIX,
     ...env,
   });
+}
+
+/** Deletes a test's BullMQ keys (`{prefix}:*`) so runs leave nothing behind in Redis. */
+export async function dropQueueKeys(url: string, prefix: string): Promise<void> {
+  const redis = new Redis(url, { maxRetriesPerRequest: 1 });
+  redis.on('error', () => {}); // a Redis already gone has nothing left to clean
+  try {
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 500);
+      if (keys.length > 0) await redis.del(...keys);
+      cursor = next;
+    } while (cursor !== '0');
+  } catch {
+    // best effort
+  } finally {
+    redis.disconnect();
+  }
 }
 
 let shared: Promise<DatabaseHandle> | undefined;
@@ -120,6 +146,8 @@ export interface TestAppOptions {
   database?: DatabaseHandle;
 }
 
+const prefixesToDrop = new Set<string>();
+
 /** The real app on a fresh database; closed, and its logs checked, when the file ends. */
 export async function buildTestApp(t: Tap, opts: TestAppOptions = {}) {
   const config = testConfig(opts.env);
@@ -137,6 +165,12 @@ export async function buildTestApp(t: Tap, opts: TestAppOptions = {}) {
     assertNoSecretsLogged(logs);
     rmSync(config.dataDir, { recursive: true, force: true });
   });
+  // Once the file is done (other apps of the file may share the prefix until then).
+  const { redisUrl: url, queuePrefix } = config;
+  if (url && !opts.deps?.queue && !prefixesToDrop.has(`${url} ${queuePrefix}`)) {
+    prefixesToDrop.add(`${url} ${queuePrefix}`);
+    tap.teardown(() => dropQueueKeys(url, queuePrefix));
+  }
   return { app, config, database, logs };
 }
 

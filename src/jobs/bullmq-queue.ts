@@ -1,5 +1,7 @@
 // BullMQ backend: one queue per job name. The producer side (API process) and the
 // worker side (worker.ts, or the API process when RUN_WORKERS=true) are separate.
+// Redis failures are logged through the caller's logger, one line each (BullMQ prints an
+// unheard 'error' event as a stack trace on stderr, at every reconnection attempt).
 import { DelayedError, Queue, UnrecoverableError, Worker, type Job } from 'bullmq';
 import { Redis } from 'ioredis';
 import {
@@ -12,12 +14,43 @@ import {
   type Processors,
 } from './types.ts';
 
+/** The default key prefix (QUEUE_PREFIX); processes sharing one must share their jobs. */
 export const QUEUE_PREFIX = 'ffx';
 
 interface Logger {
   info(obj: object, msg?: string): void;
   warn(obj: object, msg?: string): void;
   error(obj: object, msg?: string): void;
+}
+
+/** While Redis stays down, the same error repeats at every reconnection attempt. */
+const REPEAT_LOG_INTERVAL_MS = 60_000;
+
+/**
+ * An 'error' listener: one log line per failure, and the same failure again (every queue
+ * and worker sharing a connection reports it, at every reconnection attempt) at most once
+ * per interval, saying how many were left out since.
+ */
+export function redisErrorListener(
+  log: Logger,
+  msg: string,
+  intervalMs = REPEAT_LOG_INTERVAL_MS,
+  now: () => number = Date.now,
+): (err: Error) => void {
+  const seen = new Map<string, { at: number; repeated: number }>();
+  return (err) => {
+    const message = String(err?.message ?? err);
+    const last = seen.get(message);
+    if (last && now() - last.at < intervalMs) {
+      last.repeated += 1;
+      return;
+    }
+    log.error({ err: message, ...(last?.repeated ? { repeated: last.repeated } : {}) }, msg);
+    seen.delete(message);
+    seen.set(message, { at: now(), repeated: 0 });
+    // A handful of distinct messages at most; keep the newest.
+    if (seen.size > 20) seen.delete(seen.keys().next().value!);
+  };
 }
 
 export function createRedis(url: string, forWorker = false): Redis {
@@ -27,15 +60,19 @@ export function createRedis(url: string, forWorker = false): Redis {
 
 export function createBullmqQueue(
   redisUrl: string,
-  opts: { prefix?: string; backoffMs?: number } = {},
+  opts: { log: Logger; prefix?: string | undefined; backoffMs?: number | undefined },
 ): JobQueue {
   const connection = createRedis(redisUrl);
   const prefix = opts.prefix ?? QUEUE_PREFIX;
+  const onError = redisErrorListener(opts.log, 'job queue: Redis error');
+  // Queues are made on first use: until then the connection (ping) reports on its own.
+  connection.on('error', onError);
   const queues = new Map<JobName, Queue>();
   const queueFor = (name: JobName) => {
     let q = queues.get(name);
     if (!q) {
       q = new Queue(name, { connection, prefix });
+      q.on('error', onError);
       queues.set(name, q);
     }
     return q;
@@ -73,9 +110,11 @@ export function startBullmqWorkers(
   redisUrl: string,
   processors: Processors,
   log: Logger,
-  opts: { prefix?: string; concurrency?: number } = {},
+  opts: { prefix?: string | undefined; concurrency?: number } = {},
 ): BullmqWorkers {
   const connection = createRedis(redisUrl, true);
+  const onError = redisErrorListener(log, 'job worker: Redis error');
+  connection.on('error', onError);
   const workers: Worker[] = [];
   for (const name of JOB_NAMES) {
     const processor = processors[name];
@@ -114,13 +153,17 @@ export function startBullmqWorkers(
         'job failed',
       ),
     );
-    worker.on('error', (err) => log.error({ job: name, err: err.message }, 'worker error'));
+    worker.on('error', onError);
     workers.push(worker);
   }
   return {
     workers,
     async close() {
-      await Promise.all(workers.map((w) => w.close()));
+      // Running jobs are let finish — unless Redis is unreachable: then none of them could
+      // be acknowledged anyway (their locks expire and another worker retries them), and
+      // BullMQ's graceful close would wait for Redis forever.
+      const force = connection.status !== 'ready';
+      await Promise.all(workers.map((w) => w.close(force)));
       connection.disconnect();
     },
   };

@@ -27,8 +27,11 @@ export default fp<QueuePluginOptions>(
     let queue: JobQueue;
     if (opts.queue) queue = opts.queue;
     else if (config.redisUrl) {
-      queue = createBullmqQueue(config.redisUrl);
-      if (config.runWorkers) workers = startBullmqWorkers(config.redisUrl, processors, app.log);
+      const prefix = config.queuePrefix;
+      queue = createBullmqQueue(config.redisUrl, { log: app.log, prefix });
+      if (config.runWorkers) {
+        workers = startBullmqWorkers(config.redisUrl, processors, app.log, { prefix });
+      }
     } else {
       queue = createInProcessQueue(processors, app.log, { backoffMs: opts.backoffMs });
     }

@@ -222,7 +222,7 @@ t.test(
     const { calls, processor } = countingProcessor(db, fx);
     const proxy = await redisProxy(redisUrl!);
     const prefix = `ffx-test-${randomBytes(4).toString('hex')}`;
-    const queue = createBullmqQueue(proxy.url, { prefix, backoffMs: 50 });
+    const queue = createBullmqQueue(proxy.url, { log: silent, prefix, backoffMs: 50 });
     const workers = startBullmqWorkers(proxy.url, { 'analyse-incident': processor }, silent, {
       prefix,
     });
@@ -296,7 +296,7 @@ t.test(
     const fx = await githubFixture(t);
     const connection = await connectFixture(db, fx, { autoRerunInfrastructure: true });
     const prefix = `ffx-test-${randomBytes(4).toString('hex')}`;
-    const queue = createBullmqQueue(redisUrl!, { prefix });
+    const queue = createBullmqQueue(redisUrl!, { log: silent, prefix });
     const real = createAnalyseIncidentProcessor({ db, github: fx.github, log: silent });
     const { incident, jobKey } = await failingRun(db, fx, connection, [
       { name: 'test', conclusion: 'failure', log: RUNNER_LOST_LOG },

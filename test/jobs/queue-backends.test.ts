@@ -1,8 +1,13 @@
 // The same behaviour is required of both backends: retries with backoff, permanent
-// failures, rate-limit postponement without spending an attempt, and job-id dedupe.
+// failures, rate-limit postponement without spending an attempt, and job-id dedupe. And
+// BullMQ with Redis unreachable: one log line per failure, nothing on stderr, a prompt close.
 import { randomBytes } from 'node:crypto';
 import t from 'tap';
-import { createBullmqQueue, startBullmqWorkers } from '../../src/jobs/bullmq-queue.ts';
+import {
+  createBullmqQueue,
+  redisErrorListener,
+  startBullmqWorkers,
+} from '../../src/jobs/bullmq-queue.ts';
 import { createInProcessQueue } from '../../src/jobs/in-process-queue.ts';
 import {
   JOB_POLICY,
@@ -13,6 +18,7 @@ import {
   type Processors,
 } from '../../src/jobs/types.ts';
 import { needsRedis, redisUrl } from '../helper.ts';
+import { freePort } from '../services/repositories/github-fixtures.ts';
 
 const silent = { info() {}, warn() {}, error() {} };
 
@@ -161,7 +167,7 @@ suite(
   'BullMQ',
   (processors) => {
     const prefix = `ffx-test-${randomBytes(4).toString('hex')}`;
-    const queue = createBullmqQueue(redisUrl!, { prefix, backoffMs: 10 });
+    const queue = createBullmqQueue(redisUrl!, { log: silent, prefix, backoffMs: 10 });
     const workers = startBullmqWorkers(redisUrl!, processors, silent, { prefix });
     return {
       queue,
@@ -186,4 +192,75 @@ t.test('a closed in-process queue refuses work', async (t) => {
   const queue = createInProcessQueue({}, silent);
   await queue.close();
   await t.rejects(queue.enqueue('prune-data', {}, { jobId: 'x' }), /closed/);
+});
+
+t.test('a Redis error is one log line; repeats are counted, not logged', async (t) => {
+  const lines: Array<[object, string | undefined]> = [];
+  const log = { ...silent, error: (obj: object, msg?: string) => lines.push([obj, msg]) };
+  let now = 0;
+  const onError = redisErrorListener(log, 'job queue: Redis error', 60_000, () => now);
+  const refused = new Error('connect ECONNREFUSED 127.0.0.1:6379');
+  onError(refused);
+  now += 2_000;
+  onError(refused);
+  onError(refused);
+  t.same(lines, [[{ err: refused.message }, 'job queue: Redis error']]);
+  onError(new Error('OOM command not allowed'));
+  t.same(
+    lines.at(-1),
+    [{ err: 'OOM command not allowed' }, 'job queue: Redis error'],
+    'another error at once',
+  );
+  now += 60_000;
+  onError(refused);
+  t.same(
+    lines.at(-1),
+    [{ err: refused.message, repeated: 2 }, 'job queue: Redis error'],
+    'after the interval, with how many were left out',
+  );
+  t.equal(lines.length, 3);
+});
+
+t.test('Redis unreachable: logged in one line each, nothing on stderr', async (t) => {
+  const url = `redis://127.0.0.1:${await freePort()}`; // nothing listens there
+  const lines: Array<{ obj: Record<string, unknown>; msg: string | undefined }> = [];
+  const log = {
+    ...silent,
+    error: (obj: Record<string, unknown>, msg?: string) => lines.push({ obj, msg }),
+  };
+  const stderr: string[] = [];
+  const write = process.stderr.write.bind(process.stderr);
+  process.stderr.write = ((chunk: string | Uint8Array, ...rest: unknown[]) => {
+    stderr.push(String(chunk));
+    return (write as (...a: unknown[]) => boolean)(chunk, ...rest);
+  }) as typeof process.stderr.write;
+  t.teardown(() => {
+    process.stderr.write = write;
+  });
+
+  const queue = createBullmqQueue(url, { log, prefix: 'ffx-test-down' });
+  const workers = startBullmqWorkers(url, { 'prune-data': async () => {} }, log, {
+    prefix: 'ffx-test-down',
+  });
+  await t.rejects(queue.ping());
+  await waitFor(() => lines.some((l) => l.msg === 'job worker: Redis error'), 5_000);
+  // Several reconnection attempts go by.
+  await new Promise((resolve) => setTimeout(resolve, 1500));
+  const started = Date.now();
+  await Promise.all([queue.close(), workers.close()]);
+  t.ok(Date.now() - started < 3_000, 'closing does not wait for Redis');
+
+  t.same(stderr, [], 'no stack trace on stderr');
+  t.same([...new Set(lines.map((l) => l.msg))].sort(), [
+    'job queue: Redis error',
+    'job worker: Redis error',
+  ]);
+  t.ok(
+    lines.every(
+      (l) => typeof l.obj['err'] === 'string' && /ECONNREFUSED/.test(String(l.obj['err'])),
+    ),
+    'the error in words, no stack',
+  );
+  const pairs = lines.map((l) => `${l.msg}: ${String(l.obj['err'])}`);
+  t.equal(new Set(pairs).size, pairs.length, 'the same failure is logged once per source');
 });

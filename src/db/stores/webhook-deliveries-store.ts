@@ -168,6 +168,39 @@ export function createWebhookDeliveriesStore(db: Db) {
       return row;
     },
 
+    /**
+     * The number the next replay of a delivery takes: replays are recorded as
+     * `{deliveryId}:replay:{n}` under the hook key they are replayed to (GitHub's delivery
+     * ids never contain ':', so these never meet a real one).
+     */
+    async nextReplayNumber(hookKey: string, deliveryId: string, tx: Db = db): Promise<number> {
+      const prefix = `${deliveryId}:replay:`;
+      // ::int picks substring(text from position), not the regular-expression form.
+      const suffix = sql`substring(${webhookDeliveries.deliveryId} from ${prefix.length + 1}::int)`;
+      const [row] = await tx
+        .select({ last: sql<number | null>`max(${suffix}::int)` })
+        .from(webhookDeliveries)
+        .where(
+          and(
+            eq(webhookDeliveries.hookKey, hookKey),
+            sql`starts_with(${webhookDeliveries.deliveryId}, ${prefix})`,
+            sql`${suffix} ~ '^[0-9]{1,9}$'`,
+          ),
+        );
+      return Number(row?.last ?? 0) + 1;
+    },
+
+    /** The row id of a recorded delivery, by its dedupe key. */
+    async idByKey(hookKey: string, deliveryId: string, tx: Db = db): Promise<string | undefined> {
+      const [row] = await tx
+        .select({ id: webhookDeliveries.id })
+        .from(webhookDeliveries)
+        .where(
+          and(eq(webhookDeliveries.hookKey, hookKey), eq(webhookDeliveries.deliveryId, deliveryId)),
+        );
+      return row?.id;
+    },
+
     /** Per connection: the latest delivery, and deliveries / errors since `since`. */
     async healthByConnection(
       connectionIds: string[],

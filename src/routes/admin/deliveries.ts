@@ -1,9 +1,16 @@
 // Deliveries page (mounted at /admin): every webhook delivery of the user's connections,
-// newest first, with filters; one delivery with its payload while it is retained.
+// newest first, with filters; one delivery with its payload while it is retained, and a
+// button that replays it through ingestion.
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { FastifyError } from 'fastify';
 import { createRepositoryConnectionsStore } from '../../db/stores/repository-connections-store.ts';
 import { createWebhookDeliveriesStore } from '../../db/stores/webhook-deliveries-store.ts';
 import { storedPayloadText } from '../../services/ingest/payload-text.ts';
+import {
+  originalDeliveryId,
+  replayDelivery,
+  replayNumber,
+} from '../../services/ingest/replay-delivery.ts';
 import { decodeKeyset, pageOf } from '../../services/workflows/keyset-cursor.ts';
 
 const PAGE_SIZE = 50;
@@ -86,7 +93,50 @@ const deliveryPages: FastifyPluginAsyncTypebox = async (app) => {
             ? `${pretty.slice(0, MAX_PAYLOAD_CHARS)}\n… (${pretty.length - MAX_PAYLOAD_CHARS} more characters)`
             : pretty,
         retentionDays: app.config.webhookPayloadRetentionDays,
+        replay:
+          replayNumber(delivery.deliveryId) === null
+            ? null
+            : {
+                number: replayNumber(delivery.deliveryId),
+                of: originalDeliveryId(delivery.deliveryId),
+              },
       });
+    },
+  );
+
+  app.post(
+    '/deliveries/:id/replay',
+    {
+      preHandler: app.requirePageUser,
+      schema: { hide: true, params: Type.Object({ id: Type.String({ format: 'uuid' }) }) },
+    },
+    async (request, reply) => {
+      try {
+        const result = await replayDelivery(
+          {
+            db: app.db,
+            ingest: app.ingest,
+            retentionDays: app.config.webhookPayloadRetentionDays,
+          },
+          request.user!.id,
+          request.params.id,
+        );
+        reply.flash(
+          result.outcome === 'processed'
+            ? 'success'
+            : result.outcome === 'invalid'
+              ? 'error'
+              : 'info',
+          `Replayed as ${result.deliveryId}: ${result.outcome}${result.reason ? ` (${result.reason})` : ''}.`,
+        );
+        if (result.id) return reply.redirect(`/admin/deliveries/${result.id}`, 303);
+      } catch (err) {
+        const status = (err as FastifyError).statusCode ?? 500;
+        // Gone (payload not kept) or saturated: say so on the delivery's page.
+        if (status !== 410 && status !== 503) throw err;
+        reply.flash('error', `Not replayed: ${(err as Error).message}`);
+      }
+      return reply.redirect(`/admin/deliveries/${request.params.id}`, 303);
     },
   );
 };

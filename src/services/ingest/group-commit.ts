@@ -5,6 +5,10 @@
 //
 // If a group's transaction fails, its items are retried one by one, so one bad delivery
 // cannot fail its neighbours; only the item that fails on its own is rejected.
+//
+// Memory is bounded twice: by the number of items waiting and, with `sizeOf`, by their
+// total size (a few large deliveries weigh more than a thousand small ones). Sizes also
+// cap a group, so one transaction never has to carry many large payloads at once.
 
 export interface GroupCommitOptions<I, R> {
   /** Writes the items in one transaction; one result per item, in order. */
@@ -17,6 +21,16 @@ export interface GroupCommitOptions<I, R> {
   onGroupFailure?(error: unknown, size: number): void;
   /** Items allowed to wait; beyond, submit() rejects with GroupCommitFullError at once. */
   maxQueued?: number;
+  /** An item's weight for the two limits below (deliveries: their payload's length). */
+  sizeOf?(item: I): number;
+  /**
+   * Total size allowed to wait (queued, not yet in a transaction); an item that would go
+   * beyond is refused with GroupCommitFullError. An item larger than this on its own is
+   * still accepted when nothing else waits, so it is not refused forever.
+   */
+  maxQueuedBytes?: number;
+  /** Most total size per transaction; a single item larger than this still goes alone. */
+  maxGroupBytes?: number;
 }
 
 /** Too much is waiting already: refuse now rather than hold memory and answer late. */
@@ -26,6 +40,7 @@ export class GroupCommitFullError extends Error {
 
 interface Waiting<I, R> {
   item: I;
+  size: number;
   resolve(result: R): void;
   reject(error: unknown): void;
 }
@@ -34,7 +49,14 @@ export function createGroupCommit<I, R>(opts: GroupCommitOptions<I, R>) {
   if (opts.maxGroup < 1 || opts.concurrency < 1) {
     throw new RangeError('group commit: maxGroup and concurrency must be at least 1');
   }
+  if ((opts.maxQueuedBytes ?? 1) < 1 || (opts.maxGroupBytes ?? 1) < 1) {
+    throw new RangeError('group commit: maxQueuedBytes and maxGroupBytes must be at least 1');
+  }
+  const sizeOf = opts.sizeOf ?? (() => 0);
+  const maxGroupBytes = opts.maxGroupBytes ?? Infinity;
   const queue: Array<Waiting<I, R>> = [];
+  /** Total size of what is in `queue` (items in a transaction no longer count). */
+  let queuedBytes = 0;
   let inFlight = 0;
   let scheduled = false;
   let idleWaiters: Array<() => void> = [];
@@ -67,8 +89,16 @@ export function createGroupCommit<I, R>(opts: GroupCommitOptions<I, R>) {
       // Share what is waiting among the free lanes: several smaller transactions run in
       // parallel on the pool's connections instead of one big one at a time.
       const lanes = opts.concurrency - inFlight;
-      const size = Math.min(opts.maxGroup, Math.ceil(queue.length / lanes));
-      const group = queue.splice(0, size);
+      const count = Math.min(opts.maxGroup, Math.ceil(queue.length / lanes));
+      // Then as many of those as fit in maxGroupBytes, and always at least one.
+      let take = 1;
+      let bytes = queue[0]!.size;
+      while (take < count && bytes + queue[take]!.size <= maxGroupBytes) {
+        bytes += queue[take]!.size;
+        take += 1;
+      }
+      const group = queue.splice(0, take);
+      queuedBytes -= bytes;
       inFlight += 1;
       void commitGroup(group).finally(() => {
         inFlight -= 1;
@@ -95,8 +125,21 @@ export function createGroupCommit<I, R>(opts: GroupCommitOptions<I, R>) {
       if (opts.maxQueued !== undefined && queue.length >= opts.maxQueued) {
         return Promise.reject(new GroupCommitFullError(`${queue.length} items already waiting`));
       }
+      const size = sizeOf(item);
+      if (
+        opts.maxQueuedBytes !== undefined &&
+        queue.length > 0 &&
+        queuedBytes + size > opts.maxQueuedBytes
+      ) {
+        return Promise.reject(
+          new GroupCommitFullError(
+            `${queuedBytes} bytes already waiting; ${size} more would exceed ${opts.maxQueuedBytes}`,
+          ),
+        );
+      }
       return new Promise<R>((resolve, reject) => {
-        queue.push({ item, resolve, reject });
+        queue.push({ item, size, resolve, reject });
+        queuedBytes += size;
         schedule();
       });
     },
@@ -107,6 +150,10 @@ export function createGroupCommit<I, R>(opts: GroupCommitOptions<I, R>) {
     },
     get pending(): number {
       return queue.length + inFlight;
+    },
+    /** Total size of the items waiting for a transaction. */
+    get queuedBytes(): number {
+      return queuedBytes;
     },
   };
 }

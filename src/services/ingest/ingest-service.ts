@@ -35,10 +35,27 @@ export interface IngestServiceOptions {
   maxGroup?: number;
   /** Deliveries allowed to wait for a transaction before new ones get 503. */
   maxQueued?: number;
+  /** Payload characters allowed to wait for a transaction before new deliveries get 503. */
+  maxQueuedBytes?: number;
+  /** Most payload characters per transaction (a single larger delivery still goes alone). */
+  maxGroupBytes?: number;
 }
+
+/** The bounds a caller may change (tests lower them to reach saturation). */
+export type IngestLimits = Pick<
+  IngestServiceOptions,
+  'maxQueued' | 'maxQueuedBytes' | 'maxGroupBytes'
+>;
 
 /** Deliveries waiting beyond this answer 503 (GitHub can redeliver): memory stays bounded. */
 const DEFAULT_MAX_QUEUED = 1000;
+/**
+ * The same by size: 1000 small deliveries are a few MB, but GitHub sends up to 25 MB each,
+ * and a waiting delivery is held as text and parsed object both.
+ */
+const DEFAULT_MAX_QUEUED_BYTES = 64 * 1024 * 1024;
+/** Keeps one transaction's statement (all payloads in one JSON parameter) reasonable. */
+const DEFAULT_MAX_GROUP_BYTES = 8 * 1024 * 1024;
 
 /** A failure, described without query text or parameters (they may hold payload data). */
 function describe(error: unknown): { message: string; code: string | undefined } {
@@ -70,6 +87,10 @@ export function createIngestService(opts: IngestServiceOptions) {
     maxGroup: opts.maxGroup ?? 200,
     concurrency: opts.concurrency ?? 1,
     maxQueued: opts.maxQueued ?? DEFAULT_MAX_QUEUED,
+    // The JSON text's length: what is held and sent to the database; cheap to know.
+    sizeOf: (delivery) => delivery.payloadJson.length,
+    maxQueuedBytes: opts.maxQueuedBytes ?? DEFAULT_MAX_QUEUED_BYTES,
+    maxGroupBytes: opts.maxGroupBytes ?? DEFAULT_MAX_GROUP_BYTES,
     onGroupFailure: (error, size) =>
       opts.log.warn(
         { ...describe(error), size },
@@ -113,7 +134,10 @@ export function createIngestService(opts: IngestServiceOptions) {
         });
       } catch (error) {
         if (error instanceof GroupCommitFullError) {
-          opts.log.warn({ deliveryId: delivery.deliveryId }, 'webhook ingestion saturated');
+          opts.log.warn(
+            { deliveryId: delivery.deliveryId, reason: error.message },
+            'webhook ingestion saturated',
+          );
           throw new errors.UNAVAILABLE(
             'Flowfix is saturated with deliveries; redeliver this one from GitHub later',
           );

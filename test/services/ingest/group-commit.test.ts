@@ -1,6 +1,7 @@
 // Group commit on its own: items arriving while a commit runs share the next one; results
 // reach the right submitter only after the commit; a failing group is retried item by item
-// so only the bad item fails; concurrency and group size are respected; drain waits.
+// so only the bad item fails; concurrency and group size are respected; drain waits; what
+// waits is bounded by count and by total size, and a group by total size.
 import t from 'tap';
 import {
   GroupCommitFullError,
@@ -111,4 +112,96 @@ t.test('a full queue refuses at once instead of growing', async (t) => {
   await t.rejects(group.submit(4), GroupCommitFullError);
   release();
   t.same(await Promise.all([first, ...waiting]), [1, 2, 3]);
+});
+
+t.test('waiting items are bounded by their total size too', async (t) => {
+  let release: () => void = () => {};
+  const gate = new Promise<void>((resolve) => (release = resolve));
+  const group = createGroupCommit<string, string>({
+    maxGroup: 100,
+    concurrency: 1,
+    sizeOf: (item) => item.length,
+    maxQueuedBytes: 10,
+    async commit(items) {
+      await gate;
+      return items;
+    },
+  });
+  // In flight: no longer counted as waiting, however large.
+  const first = group.submit('x'.repeat(50));
+  await new Promise((resolve) => setImmediate(resolve));
+  t.equal(group.queuedBytes, 0, 'an item in a transaction does not count');
+  const waiting = [group.submit('aaaa'), group.submit('bbbbbb')];
+  t.equal(group.queuedBytes, 10);
+  await t.rejects(group.submit('c'), GroupCommitFullError, 'one byte over the bound');
+  await t.rejects(group.submit('c'), /10 bytes already waiting; 1 more would exceed 10/);
+  t.equal(group.pending, 3, 'the refused items were not kept');
+  release();
+  t.same(await Promise.all([first, ...waiting]), ['x'.repeat(50), 'aaaa', 'bbbbbb']);
+  t.equal(group.queuedBytes, 0);
+  // Room again once the queue drained.
+  t.equal(await group.submit('c'), 'c');
+});
+
+t.test('an item larger than the bound alone is accepted when nothing waits', async (t) => {
+  let release: () => void = () => {};
+  const gate = new Promise<void>((resolve) => (release = resolve));
+  const group = createGroupCommit<string, string>({
+    maxGroup: 100,
+    concurrency: 1,
+    sizeOf: (item) => item.length,
+    maxQueuedBytes: 10,
+    async commit(items) {
+      await gate;
+      return items;
+    },
+  });
+  const first = group.submit('first');
+  await new Promise((resolve) => setImmediate(resolve));
+  const big = group.submit('y'.repeat(25));
+  t.equal(group.queuedBytes, 25);
+  await t.rejects(group.submit('z'), GroupCommitFullError, 'nothing joins it');
+  release();
+  t.same(await Promise.all([first, big]), ['first', 'y'.repeat(25)]);
+});
+
+t.test('a group carries at most maxGroupBytes, a single larger item goes alone', async (t) => {
+  const commits: string[][] = [];
+  let release: () => void = () => {};
+  const gate = new Promise<void>((resolve) => (release = resolve));
+  const group = createGroupCommit<string, string>({
+    maxGroup: 100,
+    concurrency: 1,
+    sizeOf: (item) => item.length,
+    maxGroupBytes: 8,
+    async commit(items) {
+      commits.push(items);
+      await gate;
+      return items;
+    },
+  });
+  const first = group.submit('0');
+  await new Promise((resolve) => setImmediate(resolve));
+  const items = ['aaa', 'bbb', 'cc', 'd', 'e'.repeat(25), 'ff', 'gggg', 'hhhhh', 'i'];
+  const rest = items.map((item) => group.submit(item));
+  release();
+  t.same(await Promise.all([first, ...rest]), ['0', ...items]);
+  t.same(
+    commits,
+    [['0'], ['aaa', 'bbb', 'cc'], ['d'], ['e'.repeat(25)], ['ff', 'gggg'], ['hhhhh', 'i']],
+    'groups of at most 8 bytes, in order; the 25-byte item alone',
+  );
+  t.equal(group.queuedBytes, 0);
+});
+
+t.test('size limits are checked when the group commit is created', async (t) => {
+  const commit = async (items: number[]) => items;
+  t.throws(
+    () => createGroupCommit({ maxGroup: 1, concurrency: 1, maxQueuedBytes: 0, commit }),
+    RangeError,
+  );
+  t.throws(
+    () => createGroupCommit({ maxGroup: 1, concurrency: 1, maxGroupBytes: 0, commit }),
+    RangeError,
+  );
 });

@@ -2,42 +2,22 @@
 // created, signed with that connection's secret) and POST /api/v1/webhook/github (an
 // app-level hook signed with GITHUB_WEBHOOK_SECRET). The body arrives as raw bytes (this
 // plugin's own content-type parsers), is verified, and only then parsed. A 2xx is sent
-// only after the delivery's transaction committed (services/ingest).
+// only after the delivery's transaction committed (app.ingest: services/ingest).
 import { type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { errors } from '../../../errors.ts';
 import { decodeWebhookBody } from '../../../services/ingest/decode-body.ts';
-import { createIngestService } from '../../../services/ingest/ingest-service.ts';
-import type { DeliveryRoute, RunRecordedHook } from '../../../services/ingest/types.ts';
+import type { DeliveryRoute } from '../../../services/ingest/types.ts';
 import { verifySignature } from '../../../services/ingest/verify-signature.ts';
 import { appWebhookSchema, connectionWebhookSchema } from './schemas.ts';
-
-export interface WebhookRoutesOptions {
-  /** Run inside each delivery's transaction after runs/jobs are written (incident logic). */
-  hooks?: readonly RunRecordedHook[];
-}
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const EVENT = /^[a-z_]{1,64}$/;
 const DELIVERY = /^[A-Za-z0-9-]{1,100}$/;
 const BAD_SIGNATURE = 'X-Hub-Signature-256 is missing or does not match the body';
-/**
- * Transactions ingestion keeps in flight on Postgres (the pool has 10; PGlite has one
- * connection). Two keeps the database busy while Node prepares the next group; more only
- * makes each group smaller and its transaction slower (measured: see the README).
- */
-const POSTGRES_CONCURRENCY = 2;
 
-const webhookRoutes: FastifyPluginAsyncTypebox<WebhookRoutesOptions> = async (app, opts) => {
-  const { config } = app;
-  const ingest = createIngestService({
-    db: app.db,
-    secretBox: app.secretBox,
-    log: app.log,
-    hooks: opts.hooks ?? [],
-    concurrency: app.database.kind === 'pglite' ? 1 : POSTGRES_CONCURRENCY,
-  });
-  app.addHook('onClose', () => ingest.drain());
+const webhookRoutes: FastifyPluginAsyncTypebox = async (app) => {
+  const { config, ingest } = app;
 
   // Raw bytes for both encodings GitHub uses; anything else is 415 before any work.
   app.removeAllContentTypeParsers();
