@@ -443,9 +443,15 @@ Redeliveries: ${report.redeliveries.sent} requests (each delivery twice) → ${r
 Targets:
 ${targets}
 
-The limit harness verifies the HMAC on the raw bytes and INSERTs the raw payload with postgres.js,
-one row per request. Full ingestion verifies, records the delivery, dedupes, upserts the run and
-its jobs and decides incidents, acknowledging only after its transaction commits.
+The limit harness verifies the HMAC on the raw bytes and INSERTs the raw payload (as jsonb) with
+postgres.js, one row per request. Full ingestion verifies, parses, records the delivery with its
+payload (gzipped, as bytea), dedupes, upserts the run and its jobs and decides incidents,
+acknowledging only after its transaction commits. It runs the compiled build (\`dist/\`), as the
+Docker image does.
+
+CPU ms/req is CPU time per request, measured from /proc: of the receiving server process, and of
+all Postgres processes together. Unlike req/s it does not depend on what else the 2 cores were
+doing, so it is the figure to compare between runs.
 Reproduce: \`BENCH_DATABASE_URL=postgres://postgres@127.0.0.1:5432/test npm run bench -- webhook-ingest\`.
 `;
 }
