@@ -6,6 +6,9 @@
 //
 //   BENCH_DATABASE_URL=postgres://postgres@127.0.0.1:5432/test npm run bench -- webhook-ingest
 //   options (env): BENCH_SECONDS (default 15), BENCH_CONNECTIONS (default 32), BENCH_RATE (500)
+//   for working on the hot path: BENCH_QUICK=1 (full ingestion at full speed only, no report),
+//   BENCH_PROFILE=1 (the same with a CPU profile in bench/results/profile/),
+//   BENCH_NODE_FLAGS="--trace-gc …" (flags for the server; its stdout is shown then)
 import { fork, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomUUID, createHmac } from 'node:crypto';
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -29,6 +32,8 @@ const PROFILE = process.env.BENCH_PROFILE === '1';
 /** BENCH_QUICK=1 (or profiling): full ingestion at full speed only, printed, no report. */
 const QUICK = PROFILE || process.env.BENCH_QUICK === '1';
 const PROFILE_DIR = new URL('../results/profile/', import.meta.url).pathname;
+/** BENCH_NODE_FLAGS: extra node flags for the server (e.g. "--trace-gc"), space-separated. */
+const NODE_FLAGS = (process.env.BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean);
 const ADMIN_URL =
   process.env.BENCH_DATABASE_URL ??
   process.env.TEST_DATABASE_URL ??
@@ -289,7 +294,11 @@ async function main() {
     if (build.status !== 0) throw new Error('npm run build failed');
     const server = spawn(
       process.execPath,
-      [...(PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`] : []), 'dist/src/server.js'],
+      [
+        ...(PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`] : []),
+        ...NODE_FLAGS,
+        'dist/src/server.js',
+      ],
       {
         cwd: PROJECT_ROOT,
         env: {
@@ -302,7 +311,7 @@ async function main() {
           PUBLIC_URL: `http://127.0.0.1:${port}`,
           RATE_LIMIT_PER_MINUTE: '1000000',
         },
-        stdio: ['ignore', 'ignore', 'inherit'],
+        stdio: ['ignore', NODE_FLAGS.length > 0 ? 'inherit' : 'ignore', 'inherit'],
       },
     );
     children.push(server);

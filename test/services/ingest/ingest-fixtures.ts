@@ -2,9 +2,11 @@
 // connect flow leaves them, secret sealed by the app's secret box), and signed deliveries
 // sent through app.inject exactly as GitHub's Hookshot sends them.
 import { randomUUID } from 'node:crypto';
+import { and, eq } from 'drizzle-orm';
 import type { App } from '../../../src/app.ts';
 import { secretContext } from '../../../src/crypto/encrypted-columns.ts';
 import { randomSecret } from '../../../src/crypto/random-secret.ts';
+import { webhookDeliveries, workflowRuns } from '../../../src/db/schema/index.ts';
 import { createRepositoryConnectionsStore } from '../../../src/db/stores/repository-connections-store.ts';
 import { knownSecrets } from '../../helper.ts';
 import { encodeWebhookBody, signPayload, signPayloadSha1 } from '../../support/webhook-sender.ts';
@@ -73,4 +75,26 @@ export async function deliver(app: AnyApp, opts: DeliverOptions) {
   }
   const response = await app.inject({ method: 'POST', url: opts.url, headers, payload: body });
   return { response, deliveryId, body };
+}
+
+/** A connection's stored run by GitHub's run id (undefined when there is none). */
+export async function storedRun(app: Pick<App, 'db'>, connectionId: string, githubRunId: number) {
+  const [row] = await app.db
+    .select()
+    .from(workflowRuns)
+    .where(
+      and(eq(workflowRuns.connectionId, connectionId), eq(workflowRuns.githubRunId, githubRunId)),
+    );
+  return row;
+}
+
+/** A hook's delivery row by GitHub's delivery id (undefined when there is none). */
+export async function storedDelivery(app: Pick<App, 'db'>, hookKey: string, deliveryId: string) {
+  const [row] = await app.db
+    .select()
+    .from(webhookDeliveries)
+    .where(
+      and(eq(webhookDeliveries.hookKey, hookKey), eq(webhookDeliveries.deliveryId, deliveryId)),
+    );
+  return row;
 }
