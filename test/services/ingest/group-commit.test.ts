@@ -9,6 +9,26 @@ import {
 } from '../../../src/services/ingest/group-commit.ts';
 
 const tick = () => new Promise((resolve) => setTimeout(resolve, 5));
+const nextTurn = () => new Promise((resolve) => setImmediate(resolve));
+
+/**
+ * A group commit whose commits wait until release() — what is submitted meanwhile queues —
+ * and record the groups they were given.
+ */
+function gatedGroupCommit<I>(opts: Omit<Parameters<typeof createGroupCommit<I, I>>[0], 'commit'>) {
+  let release: () => void = () => {};
+  const gate = new Promise<void>((resolve) => (release = resolve));
+  const commits: I[][] = [];
+  const group = createGroupCommit<I, I>({
+    ...opts,
+    async commit(items) {
+      commits.push(items);
+      await gate;
+      return items;
+    },
+  });
+  return { group, commits, release: () => release() };
+}
 
 t.test('groups what arrives while a commit is in flight', async (t) => {
   const commits: number[][] = [];
@@ -27,7 +47,7 @@ t.test('groups what arrives while a commit is in flight', async (t) => {
     },
   });
   const first = group.submit(0);
-  await new Promise((resolve) => setImmediate(resolve));
+  await nextTurn();
   const rest = Array.from({ length: 25 }, (_, i) => group.submit(i + 1));
   const results = await Promise.all([first, ...rest]);
   t.same(
@@ -95,19 +115,13 @@ t.test('concurrency and options', async (t) => {
 });
 
 t.test('a full queue refuses at once instead of growing', async (t) => {
-  let release: () => void = () => {};
-  const gate = new Promise<void>((resolve) => (release = resolve));
-  const group = createGroupCommit<number, number>({
+  const { group, release } = gatedGroupCommit<number>({
     maxGroup: 1,
     concurrency: 1,
     maxQueued: 2,
-    async commit(items) {
-      await gate;
-      return items;
-    },
   });
   const first = group.submit(1);
-  await new Promise((resolve) => setImmediate(resolve));
+  await nextTurn();
   const waiting = [group.submit(2), group.submit(3)];
   await t.rejects(group.submit(4), GroupCommitFullError);
   release();
@@ -115,21 +129,15 @@ t.test('a full queue refuses at once instead of growing', async (t) => {
 });
 
 t.test('waiting items are bounded by their total size too', async (t) => {
-  let release: () => void = () => {};
-  const gate = new Promise<void>((resolve) => (release = resolve));
-  const group = createGroupCommit<string, string>({
+  const { group, release } = gatedGroupCommit<string>({
     maxGroup: 100,
     concurrency: 1,
     sizeOf: (item) => item.length,
     maxQueuedBytes: 10,
-    async commit(items) {
-      await gate;
-      return items;
-    },
   });
   // In flight: no longer counted as waiting, however large.
   const first = group.submit('x'.repeat(50));
-  await new Promise((resolve) => setImmediate(resolve));
+  await nextTurn();
   t.equal(group.queuedBytes, 0, 'an item in a transaction does not count');
   const waiting = [group.submit('aaaa'), group.submit('bbbbbb')];
   t.equal(group.queuedBytes, 10);
@@ -144,20 +152,14 @@ t.test('waiting items are bounded by their total size too', async (t) => {
 });
 
 t.test('an item larger than the bound alone is accepted when nothing waits', async (t) => {
-  let release: () => void = () => {};
-  const gate = new Promise<void>((resolve) => (release = resolve));
-  const group = createGroupCommit<string, string>({
+  const { group, release } = gatedGroupCommit<string>({
     maxGroup: 100,
     concurrency: 1,
     sizeOf: (item) => item.length,
     maxQueuedBytes: 10,
-    async commit(items) {
-      await gate;
-      return items;
-    },
   });
   const first = group.submit('first');
-  await new Promise((resolve) => setImmediate(resolve));
+  await nextTurn();
   const big = group.submit('y'.repeat(25));
   t.equal(group.queuedBytes, 25);
   await t.rejects(group.submit('z'), GroupCommitFullError, 'nothing joins it');
@@ -166,22 +168,14 @@ t.test('an item larger than the bound alone is accepted when nothing waits', asy
 });
 
 t.test('a group carries at most maxGroupBytes, a single larger item goes alone', async (t) => {
-  const commits: string[][] = [];
-  let release: () => void = () => {};
-  const gate = new Promise<void>((resolve) => (release = resolve));
-  const group = createGroupCommit<string, string>({
+  const { group, commits, release } = gatedGroupCommit<string>({
     maxGroup: 100,
     concurrency: 1,
     sizeOf: (item) => item.length,
     maxGroupBytes: 8,
-    async commit(items) {
-      commits.push(items);
-      await gate;
-      return items;
-    },
   });
   const first = group.submit('0');
-  await new Promise((resolve) => setImmediate(resolve));
+  await nextTurn();
   const items = ['aaa', 'bbb', 'cc', 'd', 'e'.repeat(25), 'ff', 'gggg', 'hhhhh', 'i'];
   const rest = items.map((item) => group.submit(item));
   release();
