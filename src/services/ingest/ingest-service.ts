@@ -10,6 +10,7 @@ import { createConnectionSecrets } from './connection-secrets.ts';
 import { errors } from '../../errors.ts';
 import { createGroupCommit, GroupCommitFullError } from './group-commit.ts';
 import { APP_HOOK_KEY, recordWebhookDeliveries } from './record-webhook.ts';
+import { ingestedParts } from './payload-rows.ts';
 import { compressPayload } from './payload-text.ts';
 import type {
   CompressedDelivery,
@@ -88,7 +89,7 @@ export function createIngestService(opts: IngestServiceOptions) {
     concurrency: opts.concurrency ?? 1,
     maxQueued: opts.maxQueued ?? DEFAULT_MAX_QUEUED,
     // The JSON text's length: what is held and sent to the database; cheap to know.
-    sizeOf: (delivery) => delivery.payloadJson.length,
+    sizeOf: (delivery) => delivery.payloadLength,
     maxQueuedBytes: opts.maxQueuedBytes ?? DEFAULT_MAX_QUEUED_BYTES,
     maxGroupBytes: opts.maxGroupBytes ?? DEFAULT_MAX_GROUP_BYTES,
     onGroupFailure: (error, size) =>
@@ -129,8 +130,14 @@ export function createIngestService(opts: IngestServiceOptions) {
       try {
         // Compressed while earlier groups are being written.
         return await group.submit({
-          ...delivery,
+          route: delivery.route,
+          deliveryId: delivery.deliveryId,
+          event: delivery.event,
+          payload: ingestedParts(delivery.payload),
           payloadGz: await compressPayload(delivery.payloadJson),
+          payloadLength: delivery.payloadJson.length,
+          startedAt: delivery.startedAt,
+          receivedAt: delivery.receivedAt,
         });
       } catch (error) {
         if (error instanceof GroupCommitFullError) {

@@ -197,3 +197,39 @@ export function jobFromGitHub(input: unknown, ctx: RowContext): Parsed<JobWithRu
     },
   };
 }
+
+/**
+ * The parts of a payload ingestion reads; the whole text is kept, gzipped, for replay and
+ * debugging. A delivery waits tens of milliseconds for its transaction — long enough for V8
+ * to move what it holds to the old generation — so holding the full object graph (each
+ * repository object alone has a hundred fields) made the heap grow by ~80 MB between major
+ * collections under load. Keep this in step with what record-webhook and payload-rows read.
+ */
+export function ingestedParts(payload: Record<string, unknown>): Record<string, unknown> {
+  const repo = asObject(payload['repository']);
+  const run = asObject(payload['workflow_run']);
+  const parts: Record<string, unknown> = {
+    action: payload['action'],
+    hook_id: payload['hook_id'],
+    workflow_job: payload['workflow_job'],
+  };
+  if (repo) {
+    parts['repository'] = {
+      id: repo['id'],
+      full_name: repo['full_name'],
+      default_branch: repo['default_branch'],
+      private: repo['private'],
+      html_url: repo['html_url'],
+    };
+  } else if (payload['repository'] !== undefined) {
+    parts['repository'] = payload['repository'];
+  }
+  if (run) {
+    // The run's own copies of the repository are its largest parts and are not read.
+    const { repository: _r, head_repository: _h, ...rest } = run;
+    parts['workflow_run'] = rest;
+  } else if (payload['workflow_run'] !== undefined) {
+    parts['workflow_run'] = payload['workflow_run'];
+  }
+  return parts;
+}

@@ -44,7 +44,6 @@ import type {
   DeliveryResult,
   RunRecordedEvent,
   RunRecordedHook,
-  VerifiedDelivery,
 } from './types.ts';
 
 /** The hook key of app-level deliveries no connection wanted. */
@@ -105,7 +104,7 @@ function repositoryFacts(payload: Record<string, unknown>): RepositoryFacts | nu
 }
 
 function classify(
-  delivery: VerifiedDelivery,
+  delivery: CompressedDelivery,
   item: number,
   connection: ConnectionFacts,
   hookKey: string,
@@ -167,7 +166,7 @@ function classify(
   return target;
 }
 
-function unrouted(delivery: VerifiedDelivery, item: number): Target {
+function unrouted(delivery: CompressedDelivery, item: number): Target {
   const forApp = APP_EVENTS.has(delivery.event);
   return {
     item,

@@ -54,9 +54,14 @@ export interface VerifiedDelivery {
   receivedAt: Date;
 }
 
-/** A verified delivery with its payload text compressed for storage (payload-text.ts). */
-export interface CompressedDelivery extends VerifiedDelivery {
+/**
+ * A delivery as it waits for its transaction: the payload text compressed for storage
+ * (payload-text.ts) and, as the object, only the parts ingestion reads (ingestedParts).
+ */
+export interface CompressedDelivery extends Omit<VerifiedDelivery, 'payloadJson'> {
   payloadGz: Buffer;
+  /** The JSON text's length, for the group commit's memory bounds. */
+  payloadLength: number;
 }
 
 /**
