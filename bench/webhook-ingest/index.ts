@@ -6,7 +6,8 @@
 //
 //   BENCH_DATABASE_URL=postgres://postgres@127.0.0.1:5432/test npm run bench -- webhook-ingest
 //   options (env): BENCH_SECONDS (default 15), BENCH_CONNECTIONS (default 32), BENCH_RATE (500)
-//   for working on the hot path: BENCH_QUICK=1 (full ingestion at full speed only, no report),
+//   for working on the hot path: BENCH_QUICK=1 (full ingestion at full speed only, no report;
+//   BENCH_QUICK=rate: at the fixed rate only),
 //   BENCH_PROFILE=1 (the same with a CPU profile in bench/results/profile/),
 //   BENCH_NODE_FLAGS="--trace-gc …" (flags for the server; its stdout is shown then)
 import { fork, spawn, spawnSync, type ChildProcess } from 'node:child_process';
@@ -30,7 +31,8 @@ const RATE = Number(process.env.BENCH_RATE ?? 500);
 /** BENCH_PROFILE=1: full ingestion at full speed only, with a CPU profile of the server. */
 const PROFILE = process.env.BENCH_PROFILE === '1';
 /** BENCH_QUICK=1 (or profiling): full ingestion at full speed only, printed, no report. */
-const QUICK = PROFILE || process.env.BENCH_QUICK === '1';
+const QUICK_RATE = process.env.BENCH_QUICK === 'rate';
+const QUICK = PROFILE || QUICK_RATE || process.env.BENCH_QUICK === '1';
 const PROFILE_DIR = new URL('../results/profile/', import.meta.url).pathname;
 /** BENCH_NODE_FLAGS: extra node flags for the server (e.g. "--trace-gc"), space-separated. */
 const NODE_FLAGS = (process.env.BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean);
@@ -327,9 +329,9 @@ async function main() {
         )[0]!.n,
       );
     for (const [scenario, rate, seed] of [
-      ['full speed', undefined, 3],
-      ...(QUICK ? [] : [[`${RATE}/s`, RATE, 4] as const]),
-    ] as const) {
+      ...(QUICK_RATE ? [] : [['full speed', undefined, 3] as const]),
+      ...(QUICK && !QUICK_RATE ? [] : [[`${RATE}/s`, RATE, 4] as const]),
+    ]) {
       const { result, peakRss, acked, cpuMs } = await drive(hookUrl, server.pid!, { rate, seed });
       results.push(
         summarise('full ingestion', scenario, result, await storedFull(acked), peakRss, cpuMs),

@@ -17,6 +17,13 @@ export interface GroupCommitOptions<I, R> {
   maxGroup: number;
   /** Transactions in flight at once (PGlite: 1; Postgres: a few pool connections). */
   concurrency: number;
+  /**
+   * Items that must be waiting before a transaction starts beside one in flight (default 1:
+   * any). Below it they wait for the running one and go together: at moderate rates a few
+   * larger groups cost the database much less than many of one or two, each paying its own
+   * BEGIN, statements and COMMIT.
+   */
+  extraLaneAt?: number;
   /** Told when a group failed and is being retried item by item. */
   onGroupFailure?(error: unknown, size: number): void;
   /** Items allowed to wait; beyond, submit() rejects with GroupCommitFullError at once. */
@@ -46,6 +53,7 @@ interface Waiting<I, R> {
 }
 
 export function createGroupCommit<I, R>(opts: GroupCommitOptions<I, R>) {
+  const extraLaneAt = opts.extraLaneAt ?? 1;
   if (opts.maxGroup < 1 || opts.concurrency < 1) {
     throw new RangeError('group commit: maxGroup and concurrency must be at least 1');
   }
@@ -85,10 +93,15 @@ export function createGroupCommit<I, R>(opts: GroupCommitOptions<I, R>) {
 
   function flush(): void {
     scheduled = false;
-    while (inFlight < opts.concurrency && queue.length > 0) {
+    while (
+      inFlight < opts.concurrency &&
+      queue.length > 0 &&
+      (inFlight === 0 || queue.length >= extraLaneAt)
+    ) {
       // Share what is waiting among the free lanes: several smaller transactions run in
-      // parallel on the pool's connections instead of one big one at a time.
-      const lanes = opts.concurrency - inFlight;
+      // parallel on the pool's connections instead of one big one at a time — once enough
+      // waits to be worth more than one.
+      const lanes = queue.length >= extraLaneAt ? opts.concurrency - inFlight : 1;
       const count = Math.min(opts.maxGroup, Math.ceil(queue.length / lanes));
       // Then as many of those as fit in maxGroupBytes, and always at least one.
       let take = 1;

@@ -32,6 +32,8 @@ export interface IngestServiceOptions {
   hooks?: readonly RunRecordedHook[];
   /** Transactions in flight at once; 1 for PGlite (one connection). */
   concurrency?: number;
+  /** Deliveries waiting before a second transaction starts beside one (group-commit.ts). */
+  extraLaneAt?: number;
   /** Most deliveries per transaction. */
   maxGroup?: number;
   /** Deliveries allowed to wait for a transaction before new ones get 503. */
@@ -87,6 +89,7 @@ export function createIngestService(opts: IngestServiceOptions) {
     commit: (items) => recordWebhookDeliveries(opts.db, items, { hooks }),
     maxGroup: opts.maxGroup ?? 200,
     concurrency: opts.concurrency ?? 1,
+    extraLaneAt: opts.extraLaneAt ?? 1,
     maxQueued: opts.maxQueued ?? DEFAULT_MAX_QUEUED,
     // The JSON text's length: what is held and sent to the database; cheap to know.
     sizeOf: (delivery) => delivery.payloadLength,

@@ -199,3 +199,22 @@ t.test('size limits are checked when the group commit is created', async (t) => 
     RangeError,
   );
 });
+
+t.test('a second transaction starts only once extraLaneAt items wait', async (t) => {
+  const { group, commits, release } = gatedGroupCommit<number>({
+    maxGroup: 100,
+    concurrency: 2,
+    extraLaneAt: 3,
+  });
+  const first = group.submit(0);
+  await nextTurn();
+  t.same(commits, [[0]], 'the first goes at once');
+  const few = [group.submit(1), group.submit(2)];
+  await nextTurn();
+  t.same(commits, [[0]], 'two waiting: not worth a second lane');
+  const more = [group.submit(3)];
+  await nextTurn();
+  t.same(commits, [[0], [1, 2, 3]], 'three waiting: a second transaction');
+  release();
+  t.same(await Promise.all([first, ...few, ...more]), [0, 1, 2, 3]);
+});
