@@ -9,6 +9,7 @@ import {
   JOB_POLICY,
   RetryLaterError,
   UnrecoverableJobError,
+  assertValidJobId,
   type JobName,
   type JobQueue,
   type Processors,
@@ -80,6 +81,7 @@ export function createBullmqQueue(
   return {
     kind: 'bullmq',
     async enqueue(name, data, { jobId, delayMs }) {
+      assertValidJobId(jobId);
       await queueFor(name).add(name, data, {
         jobId,
         delay: delayMs,

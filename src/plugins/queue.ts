@@ -42,7 +42,7 @@ export default fp<QueuePluginOptions>(
     if (config.runWorkers && !opts.processors) {
       prune = setInterval(() => {
         const hour = new Date().toISOString().slice(0, 13);
-        queue.enqueue('prune-data', {}, { jobId: `prune-data:${hour}` }).catch((err: Error) => {
+        queue.enqueue('prune-data', {}, { jobId: `prune-data-${hour}` }).catch((err: Error) => {
           app.log.warn({ err: err.message }, 'could not queue prune-data');
         });
       }, 3600_000);

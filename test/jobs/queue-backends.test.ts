@@ -140,6 +140,21 @@ function suite(name: string, make: Factory, opts: { skip: string | false }) {
       await backend.queue.ping();
     });
 
+    t.test('job ids BullMQ refuses are refused by both backends', async (t) => {
+      let calls = 0;
+      const backend = make({
+        'prune-data': async () => {
+          calls++;
+        },
+      });
+      t.teardown(() => backend.close());
+      for (const jobId of ['prune-data:2024-06-01T10', '12345', '']) {
+        await t.rejects(backend.queue.enqueue('prune-data', {}, { jobId }), UnrecoverableJobError);
+      }
+      await new Promise((r) => setTimeout(r, 100));
+      t.equal(calls, 0, 'nothing ran');
+    });
+
     t.test('a job without a processor fails permanently', async (t) => {
       const backend = make({});
       t.teardown(() => backend.close());

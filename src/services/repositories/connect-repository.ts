@@ -47,7 +47,7 @@ interface GitHubRepository {
 }
 
 /** The job id of a connection's backfill: queued once however often connect is retried. */
-export const backfillJobId = (connectionId: string) => `backfill-runs:${connectionId}`;
+export const backfillJobId = (connectionId: string) => `backfill-runs-${connectionId}`;
 
 async function findRepository(octokit: Octokit, ref: RepositoryRef): Promise<GitHubRepository> {
   if ('fullName' in ref) {
