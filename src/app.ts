@@ -56,6 +56,8 @@ export interface AppDeps {
   logStream?: LogDestination;
   /** In-process runner backoff base, ms (tests shorten it). */
   jobBackoffMs?: number;
+  /** How long a BullMQ enqueue waits for Redis, ms (tests of outages shorten it). */
+  jobEnqueueTimeoutMs?: number;
   /** Webhook ingestion's queue limits (tests lower them to reach saturation). */
   ingestLimits?: IngestLimits;
 }
@@ -92,6 +94,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}) {
     queue: deps.queue,
     processors: deps.processors,
     backoffMs: deps.jobBackoffMs,
+    enqueueTimeoutMs: deps.jobEnqueueTimeoutMs,
   });
   await app.register(outboxPlugin);
 

@@ -17,6 +17,8 @@ export interface QueuePluginOptions {
   /** Replaces the real processors (tests of the plumbing itself). */
   processors?: Processors | undefined;
   backoffMs?: number | undefined;
+  /** How long a BullMQ enqueue waits for Redis; tests shorten it. */
+  enqueueTimeoutMs?: number | undefined;
 }
 
 export default fp<QueuePluginOptions>(
@@ -28,7 +30,11 @@ export default fp<QueuePluginOptions>(
     if (opts.queue) queue = opts.queue;
     else if (config.redisUrl) {
       const prefix = config.queuePrefix;
-      queue = createBullmqQueue(config.redisUrl, { log: app.log, prefix });
+      queue = createBullmqQueue(config.redisUrl, {
+        log: app.log,
+        prefix,
+        enqueueTimeoutMs: opts.enqueueTimeoutMs,
+      });
       if (config.runWorkers) {
         workers = startBullmqWorkers(config.redisUrl, processors, app.log, { prefix });
       }

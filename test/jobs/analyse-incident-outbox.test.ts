@@ -11,7 +11,6 @@
 // Plus stalled-job recovery on BullMQ: a worker that dies holding a job (after its database
 // writes, before acknowledging) loses the job to another worker, and nothing is duplicated.
 import { randomBytes } from 'node:crypto';
-import { createServer, connect, type Server, type Socket } from 'node:net';
 import { Worker } from 'bullmq';
 import { asc, eq } from 'drizzle-orm';
 import { Redis } from 'ioredis';
@@ -24,6 +23,7 @@ import { createInProcessQueue } from '../../src/jobs/in-process-queue.ts';
 import type { JobPayloads, JobQueue, Processor } from '../../src/jobs/types.ts';
 import { createOutboxDispatcher } from '../../src/services/outbox/dispatcher.ts';
 import { needsRedis, redisUrl, testDatabase } from '../helper.ts';
+import { redisProxy } from '../support/redis-proxy.ts';
 import {
   connectFixture,
   failingRun,
@@ -158,47 +158,6 @@ t.test('in-process runner: a refusing queue loses nothing, runs nothing twice', 
   await new Promise((r) => setTimeout(r, 300));
   await expectExactlyOnce(t, db, calls, outage);
 });
-
-/** A TCP proxy in front of Redis: down() is a Redis outage as clients see it. */
-async function redisProxy(target: string) {
-  const upstream = new URL(target);
-  const sockets = new Set<Socket>();
-  let server: Server | undefined;
-  let port = 0;
-  const up = () =>
-    new Promise<void>((resolve, reject) => {
-      if (server) return resolve();
-      server = createServer((client) => {
-        const remote = connect(Number(upstream.port || 6379), upstream.hostname);
-        for (const s of [client, remote]) {
-          sockets.add(s);
-          s.on('close', () => sockets.delete(s));
-          s.on('error', () => {
-            client.destroy();
-            remote.destroy();
-          });
-        }
-        client.pipe(remote).pipe(client);
-      });
-      server.once('error', reject);
-      server.listen(port, '127.0.0.1', () => {
-        port = (server!.address() as { port: number }).port;
-        resolve();
-      });
-    });
-  const down = () =>
-    new Promise<void>((resolve) => {
-      for (const s of sockets) s.destroy();
-      if (!server) return resolve();
-      server.close(() => resolve());
-      server = undefined;
-    });
-  await up();
-  const url = new URL(target);
-  url.hostname = '127.0.0.1';
-  url.port = String(port);
-  return { url: url.toString(), up, down };
-}
 
 async function dropKeys(prefix: string) {
   const redis = new Redis(redisUrl!);
