@@ -62,6 +62,14 @@ export interface AppDeps {
   ingestLimits?: IngestLimits;
 }
 
+/**
+ * Where rate-limit counters live in Redis: beside the deployment's queue keys
+ * (`{QUEUE_PREFIX}:…`), not among them, where BullMQ tools would take them for a queue.
+ */
+export function rateLimitNamespace(queuePrefix: string): string {
+  return `${queuePrefix}-rl:`;
+}
+
 export async function buildApp(config: Config, deps: AppDeps = {}) {
   const app = Fastify({
     logger: deps.logStream
@@ -129,7 +137,9 @@ export async function buildApp(config: Config, deps: AppDeps = {}) {
   await app.register(rateLimit, {
     max: config.rateLimitPerMinute,
     timeWindow: 60_000,
-    ...(rateLimitRedis ? { redis: rateLimitRedis, nameSpace: 'ffx-rl:' } : {}),
+    ...(rateLimitRedis
+      ? { redis: rateLimitRedis, nameSpace: rateLimitNamespace(config.queuePrefix) }
+      : {}),
     skipOnError: true,
     errorResponseBuilder: (_req, ctx) => ({
       statusCode: 429,

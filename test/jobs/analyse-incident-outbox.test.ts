@@ -22,7 +22,7 @@ import { createBullmqQueue, createRedis, startBullmqWorkers } from '../../src/jo
 import { createInProcessQueue } from '../../src/jobs/in-process-queue.ts';
 import type { JobPayloads, JobQueue, Processor } from '../../src/jobs/types.ts';
 import { createOutboxDispatcher } from '../../src/services/outbox/dispatcher.ts';
-import { needsRedis, redisUrl, testDatabase } from '../helper.ts';
+import { dropRedisKeysWhenDone, needsRedis, redisUrl, testDatabase } from '../helper.ts';
 import { redisProxy } from '../support/redis-proxy.ts';
 import {
   connectFixture,
@@ -159,17 +159,6 @@ t.test('in-process runner: a refusing queue loses nothing, runs nothing twice', 
   await expectExactlyOnce(t, db, calls, outage);
 });
 
-async function dropKeys(prefix: string) {
-  const redis = new Redis(redisUrl!);
-  let cursor = '0';
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 500);
-    if (keys.length) await redis.del(...keys);
-    cursor = next;
-  } while (cursor !== '0');
-  redis.disconnect();
-}
-
 t.test(
   'BullMQ: Redis goes away while runs fail, comes back, every analysis runs once',
   needsRedis(),
@@ -181,6 +170,7 @@ t.test(
     const { calls, processor } = countingProcessor(db, fx);
     const proxy = await redisProxy(redisUrl!);
     const prefix = `ffx-test-${randomBytes(4).toString('hex')}`;
+    dropRedisKeysWhenDone(redisUrl!, prefix);
     const queue = createBullmqQueue(proxy.url, { log: silent, prefix, backoffMs: 50 });
     const workers = startBullmqWorkers(proxy.url, { 'analyse-incident': processor }, silent, {
       prefix,
@@ -201,7 +191,6 @@ t.test(
       await workers.close();
       await queue.close();
       await proxy.down();
-      await dropKeys(prefix);
     });
 
     // The path works before the outage.
@@ -255,6 +244,7 @@ t.test(
     const fx = await githubFixture(t);
     const connection = await connectFixture(db, fx, { autoRerunInfrastructure: true });
     const prefix = `ffx-test-${randomBytes(4).toString('hex')}`;
+    dropRedisKeysWhenDone(redisUrl!, prefix);
     const queue = createBullmqQueue(redisUrl!, { log: silent, prefix });
     const real = createAnalyseIncidentProcessor({ db, github: fx.github, log: silent });
     const { incident, jobKey } = await failingRun(db, fx, connection, [
@@ -287,7 +277,6 @@ t.test(
       await queue.close();
       doomedConnection.disconnect();
       rescuerConnection.disconnect();
-      await dropKeys(prefix);
     });
     await queue.enqueue(
       'analyse-incident',

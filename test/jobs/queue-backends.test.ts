@@ -18,7 +18,7 @@ import {
   type JobQueue,
   type Processors,
 } from '../../src/jobs/types.ts';
-import { dropQueueKeys, needsRedis, redisUrl } from '../helper.ts';
+import { dropRedisKeysWhenDone, needsRedis, redisUrl } from '../helper.ts';
 import { freePort } from '../services/repositories/github-fixtures.ts';
 import { redisProxy } from '../support/redis-proxy.ts';
 
@@ -184,6 +184,7 @@ suite(
   'BullMQ',
   (processors) => {
     const prefix = `ffx-test-${randomBytes(4).toString('hex')}`;
+    dropRedisKeysWhenDone(redisUrl!, prefix);
     const queue = createBullmqQueue(redisUrl!, { log: silent, prefix, backoffMs: 10 });
     const workers = startBullmqWorkers(redisUrl!, processors, silent, { prefix });
     return {
@@ -244,6 +245,7 @@ t.test(
   async (t) => {
     const proxy = await redisProxy(redisUrl!);
     const prefix = `ffx-test-${randomBytes(4).toString('hex')}`;
+    dropRedisKeysWhenDone(redisUrl!, prefix);
     const opts = { log: silent, prefix, enqueueTimeoutMs: 300 };
     const queue = createBullmqQueue(proxy.url, opts);
     const closing: JobQueue[] = [queue];
@@ -251,7 +253,6 @@ t.test(
       await proxy.up();
       await Promise.all(closing.map((q) => q.close()));
       await proxy.down();
-      await dropQueueKeys(redisUrl!, prefix);
     });
     await queue.enqueue('prune-data', {}, { jobId: 'before' });
 

@@ -13,7 +13,7 @@ import {
 import { secretContext } from '../../../../src/crypto/encrypted-columns.ts';
 import { createOutboxStore } from '../../../../src/db/stores/outbox-store.ts';
 import { backfillJobId } from '../../../../src/services/repositories/connect-repository.ts';
-import { TEST_QUEUE_PREFIX, dropQueueKeys, needsRedis, redisUrl } from '../../../helper.ts';
+import { TEST_QUEUE_PREFIX, dropRedisKeysWhenDone, needsRedis, redisUrl } from '../../../helper.ts';
 import { createUserWithToken } from '../../../support/auth.ts';
 import { redisProxy } from '../../../support/redis-proxy.ts';
 import { sendWebhook } from '../../../support/webhook-sender.ts';
@@ -190,11 +190,10 @@ t.test(
   needsRedis(),
   async (t) => {
     const proxy = await redisProxy(redisUrl!);
-    // Registered before the app, so it runs after the app closed (last in, first out).
-    t.teardown(async () => {
-      await proxy.down();
-      await dropQueueKeys(redisUrl!, TEST_QUEUE_PREFIX);
-    });
+    // Registered before the app, so it runs after the app closed (last in, first out);
+    // the app's keys are dropped at the end of the file, by then not through the proxy.
+    t.teardown(() => proxy.down());
+    dropRedisKeysWhenDone(redisUrl!, TEST_QUEUE_PREFIX);
     const { app, fake, headers } = await githubWorld(t, {
       login: 'octo-outage',
       env: { BACKFILL_RUNS: '3', REDIS_URL: proxy.url },
