@@ -56,8 +56,18 @@ export interface AppDeps {
   logStream?: LogDestination;
   /** In-process runner backoff base, ms (tests shorten it). */
   jobBackoffMs?: number;
+  /** How long a BullMQ enqueue waits for Redis, ms (tests of outages shorten it). */
+  jobEnqueueTimeoutMs?: number;
   /** Webhook ingestion's queue limits (tests lower them to reach saturation). */
   ingestLimits?: IngestLimits;
+}
+
+/**
+ * Where rate-limit counters live in Redis: beside the deployment's queue keys
+ * (`{QUEUE_PREFIX}:…`), not among them, where BullMQ tools would take them for a queue.
+ */
+export function rateLimitNamespace(queuePrefix: string): string {
+  return `${queuePrefix}-rl:`;
 }
 
 export async function buildApp(config: Config, deps: AppDeps = {}) {
@@ -92,6 +102,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}) {
     queue: deps.queue,
     processors: deps.processors,
     backoffMs: deps.jobBackoffMs,
+    enqueueTimeoutMs: deps.jobEnqueueTimeoutMs,
   });
   await app.register(outboxPlugin);
 
@@ -126,7 +137,9 @@ export async function buildApp(config: Config, deps: AppDeps = {}) {
   await app.register(rateLimit, {
     max: config.rateLimitPerMinute,
     timeWindow: 60_000,
-    ...(rateLimitRedis ? { redis: rateLimitRedis, nameSpace: 'ffx-rl:' } : {}),
+    ...(rateLimitRedis
+      ? { redis: rateLimitRedis, nameSpace: rateLimitNamespace(config.queuePrefix) }
+      : {}),
     skipOnError: true,
     errorResponseBuilder: (_req, ctx) => ({
       statusCode: 429,

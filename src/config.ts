@@ -33,7 +33,10 @@ export interface Config {
   redisUrl: string | undefined;
   /** Run the job processors inside the API process too (always true without Redis). */
   runWorkers: boolean;
-  /** Prefix of the BullMQ keys in Redis: processes that share it share their jobs. */
+  /**
+   * Prefix of Flowfix's keys in Redis (BullMQ `{prefix}:…`, rate limits `{prefix}-rl:…`):
+   * processes that share it share their jobs and their rate-limit counters.
+   */
   queuePrefix: string;
   keyring: Keyring;
   sessionSecret: string;

@@ -195,4 +195,12 @@ t.test('with Redis, each test file queues under its own prefix', needsRedis(), a
   }
   t.not(await redis.zscore(completed, 'prefix-check'), null, "this app's worker ran it");
   t.equal(await redis.exists('ffx:prune-data:prefix-check'), 0, 'nothing under the shared prefix');
+
+  // Rate-limit counters live under the same per-deployment prefix, beside the queues.
+  const res = await app.inject({ url: '/api/v2/me', remoteAddress: '192.0.2.77' });
+  t.equal(res.statusCode, 401);
+  const counter = `${config.queuePrefix}-rl:192.0.2.77`;
+  t.equal(await redis.get(counter), '1', 'the request was counted under the prefix');
+  t.ok((await redis.pttl(counter)) > 0, 'and expires');
+  t.equal(await redis.exists('ffx-rl:192.0.2.77'), 0, 'not under the shared ffx-rl: namespace');
 });

@@ -9,7 +9,7 @@ import { Writable } from 'node:stream';
 import { Redis } from 'ioredis';
 import postgres from 'postgres';
 import tap from 'tap';
-import { buildApp, type AppDeps } from '../src/app.ts';
+import { buildApp, rateLimitNamespace, type AppDeps } from '../src/app.ts';
 import { loadConfig, type Config } from '../src/config.ts';
 import { openDatabase, type DatabaseHandle } from '../src/db/client.ts';
 
@@ -50,22 +50,40 @@ export function testConfig(env: Record<string, string | undefined> = {}): Config
   });
 }
 
-/** Deletes a test's BullMQ keys (`{prefix}:*`) so runs leave nothing behind in Redis. */
-export async function dropQueueKeys(url: string, prefix: string): Promise<void> {
+/**
+ * Deletes a test's keys under a QUEUE_PREFIX — BullMQ's (`{prefix}:*`) and the rate
+ * limiter's (`{prefix}-rl:*`) — so runs leave nothing behind in Redis.
+ */
+export async function dropRedisKeys(url: string, prefix: string): Promise<void> {
   const redis = new Redis(url, { maxRetriesPerRequest: 1 });
   redis.on('error', () => {}); // a Redis already gone has nothing left to clean
   try {
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 500);
-      if (keys.length > 0) await redis.del(...keys);
-      cursor = next;
-    } while (cursor !== '0');
+    for (const pattern of [`${prefix}:*`, `${rateLimitNamespace(prefix)}*`]) {
+      let cursor = '0';
+      do {
+        const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 500);
+        if (keys.length > 0) await redis.del(...keys);
+        cursor = next;
+      } while (cursor !== '0');
+    }
   } catch {
     // best effort
   } finally {
     redis.disconnect();
   }
+}
+
+const prefixesToDrop = new Set<string>();
+
+/**
+ * Drops a prefix's keys (dropRedisKeys) when the test file ends — after every test's
+ * teardown, and even when one of those failed — once per Redis and prefix.
+ */
+export function dropRedisKeysWhenDone(url: string, prefix: string): void {
+  const key = `${url} ${prefix}`;
+  if (prefixesToDrop.has(key)) return;
+  prefixesToDrop.add(key);
+  tap.teardown(() => dropRedisKeys(url, prefix));
 }
 
 let shared: Promise<DatabaseHandle> | undefined;
@@ -146,8 +164,6 @@ export interface TestAppOptions {
   database?: DatabaseHandle;
 }
 
-const prefixesToDrop = new Set<string>();
-
 /** The real app on a fresh database; closed, and its logs checked, when the file ends. */
 export async function buildTestApp(t: Tap, opts: TestAppOptions = {}) {
   const config = testConfig(opts.env);
@@ -166,11 +182,7 @@ export async function buildTestApp(t: Tap, opts: TestAppOptions = {}) {
     rmSync(config.dataDir, { recursive: true, force: true });
   });
   // Once the file is done (other apps of the file may share the prefix until then).
-  const { redisUrl: url, queuePrefix } = config;
-  if (url && !opts.deps?.queue && !prefixesToDrop.has(`${url} ${queuePrefix}`)) {
-    prefixesToDrop.add(`${url} ${queuePrefix}`);
-    tap.teardown(() => dropQueueKeys(url, queuePrefix));
-  }
+  if (config.redisUrl) dropRedisKeysWhenDone(config.redisUrl, config.queuePrefix);
   return { app, config, database, logs };
 }
 

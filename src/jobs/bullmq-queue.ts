@@ -2,13 +2,17 @@
 // worker side (worker.ts, or the API process when RUN_WORKERS=true) are separate.
 // Redis failures are logged through the caller's logger, one line each (BullMQ prints an
 // unheard 'error' event as a stack trace on stderr, at every reconnection attempt).
+// Enqueueing fails with FFX_ERR_UNAVAILABLE when Redis does not answer within a few
+// seconds: callers that must not lose a job write it to the outbox instead.
 import { DelayedError, Queue, UnrecoverableError, Worker, type Job } from 'bullmq';
 import { Redis } from 'ioredis';
+import { errors } from '../errors.ts';
 import {
   JOB_NAMES,
   JOB_POLICY,
   RetryLaterError,
   UnrecoverableJobError,
+  assertValidJobId,
   type JobName,
   type JobQueue,
   type Processors,
@@ -22,6 +26,12 @@ interface Logger {
   warn(obj: object, msg?: string): void;
   error(obj: object, msg?: string): void;
 }
+
+/**
+ * How long enqueue waits for Redis before it fails. BullMQ itself waits for the connection
+ * forever, which would hang a request (or a dispatcher pass) for the whole outage.
+ */
+export const ENQUEUE_TIMEOUT_MS = 5_000;
 
 /** While Redis stays down, the same error repeats at every reconnection attempt. */
 const REPEAT_LOG_INTERVAL_MS = 60_000;
@@ -58,15 +68,53 @@ export function createRedis(url: string, forWorker = false): Redis {
   return new Redis(url, { maxRetriesPerRequest: forWorker ? null : 1, lazyConnect: false });
 }
 
-export function createBullmqQueue(
-  redisUrl: string,
-  opts: { log: Logger; prefix?: string | undefined; backoffMs?: number | undefined },
-): JobQueue {
+function queueUnavailable(why: string): Error {
+  return new errors.UNAVAILABLE(`The job queue is unavailable: ${why}`);
+}
+
+/**
+ * Resolves once `redis` is connected; rejects after `ms`, or at once when it was closed.
+ * Waiting here, rather than letting a command wait, means a failed enqueue sent nothing
+ * that could still reach Redis once it is back.
+ */
+function whenConnected(redis: Redis, ms: number, lastError: () => string | undefined) {
+  if (redis.status === 'ready') return Promise.resolve();
+  const unavailable = (why: string) => {
+    const last = lastError();
+    return queueUnavailable(`${why}${last ? ` (last error: ${last})` : ''}`);
+  };
+  if (redis.status === 'end') return Promise.reject(unavailable('the queue is closed'));
+  return new Promise<void>((resolve, reject) => {
+    const onReady = () => {
+      clearTimeout(timer);
+      resolve();
+    };
+    const timer = setTimeout(() => {
+      redis.off('ready', onReady);
+      reject(unavailable(`Redis did not answer within ${ms} ms`));
+    }, ms);
+    redis.once('ready', onReady);
+  });
+}
+
+export interface BullmqQueueOptions {
+  log: Logger;
+  prefix?: string | undefined;
+  backoffMs?: number | undefined;
+  /** How long enqueue waits for Redis (ENQUEUE_TIMEOUT_MS); tests shorten it. */
+  enqueueTimeoutMs?: number | undefined;
+}
+
+export function createBullmqQueue(redisUrl: string, opts: BullmqQueueOptions): JobQueue {
   const connection = createRedis(redisUrl);
   const prefix = opts.prefix ?? QUEUE_PREFIX;
+  const enqueueTimeoutMs = opts.enqueueTimeoutMs ?? ENQUEUE_TIMEOUT_MS;
   const onError = redisErrorListener(opts.log, 'job queue: Redis error');
   // Queues are made on first use: until then the connection (ping) reports on its own.
   connection.on('error', onError);
+  let lastError: string | undefined;
+  connection.on('error', (err: Error) => (lastError = String(err?.message ?? err)));
+  connection.on('ready', () => (lastError = undefined));
   const queues = new Map<JobName, Queue>();
   const queueFor = (name: JobName) => {
     let q = queues.get(name);
@@ -80,14 +128,26 @@ export function createBullmqQueue(
   return {
     kind: 'bullmq',
     async enqueue(name, data, { jobId, delayMs }) {
-      await queueFor(name).add(name, data, {
-        jobId,
-        delay: delayMs,
-        attempts: JOB_POLICY.attempts,
-        backoff: { ...JOB_POLICY.backoff, delay: opts.backoffMs ?? JOB_POLICY.backoff.delay },
-        removeOnComplete: JOB_POLICY.removeOnComplete,
-        removeOnFail: JOB_POLICY.removeOnFail,
-      });
+      assertValidJobId(jobId);
+      const deadline = Date.now() + enqueueTimeoutMs;
+      await whenConnected(connection, enqueueTimeoutMs, () => lastError);
+      // Connected, yet the command can still meet a connection lost meanwhile: it fails
+      // once ioredis gave up on it (maxRetriesPerRequest), or at the deadline.
+      const adding = queueFor(name)
+        .add(name, data, {
+          jobId,
+          delay: delayMs,
+          attempts: JOB_POLICY.attempts,
+          backoff: { ...JOB_POLICY.backoff, delay: opts.backoffMs ?? JOB_POLICY.backoff.delay },
+          removeOnComplete: JOB_POLICY.removeOnComplete,
+          removeOnFail: JOB_POLICY.removeOnFail,
+        })
+        .catch((err: Error) => {
+          throw queueUnavailable(`queueing ${name} failed: ${err?.message ?? String(err)}`);
+        });
+      await withDeadline(adding, deadline, () =>
+        queueUnavailable(`queueing ${name} took longer than ${enqueueTimeoutMs} ms`),
+      );
     },
     async ping() {
       await connection.ping();
@@ -98,6 +158,17 @@ export function createBullmqQueue(
       connection.disconnect();
     },
   };
+}
+
+/** `promise`, or `timeout()` thrown at `deadline` (a late settlement is ignored). */
+function withDeadline<T>(promise: Promise<T>, deadline: number, timeout: () => Error) {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([
+    promise.finally(() => clearTimeout(timer)),
+    new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(timeout()), Math.max(0, deadline - Date.now()));
+    }),
+  ]);
 }
 
 export interface BullmqWorkers {

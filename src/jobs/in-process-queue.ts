@@ -3,6 +3,7 @@
 // BullMQ. Jobs live in memory, so the outbox (not this runner) is what makes them durable.
 import {
   JOB_POLICY,
+  assertValidJobId,
   RetryLaterError,
   UnrecoverableJobError,
   backoffDelay,
@@ -124,6 +125,7 @@ export function createInProcessQueue(
     kind: 'in-process',
     async enqueue(name, data, opts: EnqueueOptions) {
       if (closed) throw new Error('queue is closed');
+      assertValidJobId(opts.jobId);
       if (pending.has(opts.jobId)) return;
       pending.add(opts.jobId);
       schedule(name, data, opts.jobId, 1, opts.delayMs ?? 0);

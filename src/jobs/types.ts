@@ -59,6 +59,25 @@ export class RetryLaterError extends Error {
   }
 }
 
+/**
+ * Why BullMQ would refuse `jobId` as a custom job id (it rejects ids holding ':' and ids
+ * that read as integers), or null. Both backends check it, so an id only Redis would
+ * refuse fails without Redis too.
+ */
+export function invalidJobIdReason(jobId: string): string | null {
+  if (jobId === '') return 'job id is empty';
+  if (jobId.includes(':')) return `job id "${jobId}" contains ':' (BullMQ refuses it; use '-')`;
+  if (String(Number.parseInt(jobId, 10)) === jobId) {
+    return `job id "${jobId}" is an integer (BullMQ refuses it)`;
+  }
+  return null;
+}
+
+export function assertValidJobId(jobId: string): void {
+  const reason = invalidJobIdReason(jobId);
+  if (reason) throw new UnrecoverableJobError(reason);
+}
+
 export interface EnqueueOptions {
   /** Derived from domain ids: a job with the same id is queued once. */
   jobId: string;

@@ -17,6 +17,8 @@ export interface QueuePluginOptions {
   /** Replaces the real processors (tests of the plumbing itself). */
   processors?: Processors | undefined;
   backoffMs?: number | undefined;
+  /** How long a BullMQ enqueue waits for Redis; tests shorten it. */
+  enqueueTimeoutMs?: number | undefined;
 }
 
 export default fp<QueuePluginOptions>(
@@ -28,7 +30,11 @@ export default fp<QueuePluginOptions>(
     if (opts.queue) queue = opts.queue;
     else if (config.redisUrl) {
       const prefix = config.queuePrefix;
-      queue = createBullmqQueue(config.redisUrl, { log: app.log, prefix });
+      queue = createBullmqQueue(config.redisUrl, {
+        log: app.log,
+        prefix,
+        enqueueTimeoutMs: opts.enqueueTimeoutMs,
+      });
       if (config.runWorkers) {
         workers = startBullmqWorkers(config.redisUrl, processors, app.log, { prefix });
       }
@@ -42,7 +48,7 @@ export default fp<QueuePluginOptions>(
     if (config.runWorkers && !opts.processors) {
       prune = setInterval(() => {
         const hour = new Date().toISOString().slice(0, 13);
-        queue.enqueue('prune-data', {}, { jobId: `prune-data:${hour}` }).catch((err: Error) => {
+        queue.enqueue('prune-data', {}, { jobId: `prune-data-${hour}` }).catch((err: Error) => {
           app.log.warn({ err: err.message }, 'could not queue prune-data');
         });
       }, 3600_000);

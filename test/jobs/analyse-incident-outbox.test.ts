@@ -11,7 +11,6 @@
 // Plus stalled-job recovery on BullMQ: a worker that dies holding a job (after its database
 // writes, before acknowledging) loses the job to another worker, and nothing is duplicated.
 import { randomBytes } from 'node:crypto';
-import { createServer, connect, type Server, type Socket } from 'node:net';
 import { Worker } from 'bullmq';
 import { asc, eq } from 'drizzle-orm';
 import { Redis } from 'ioredis';
@@ -23,7 +22,8 @@ import { createBullmqQueue, createRedis, startBullmqWorkers } from '../../src/jo
 import { createInProcessQueue } from '../../src/jobs/in-process-queue.ts';
 import type { JobPayloads, JobQueue, Processor } from '../../src/jobs/types.ts';
 import { createOutboxDispatcher } from '../../src/services/outbox/dispatcher.ts';
-import { needsRedis, redisUrl, testDatabase } from '../helper.ts';
+import { dropRedisKeysWhenDone, needsRedis, redisUrl, testDatabase } from '../helper.ts';
+import { redisProxy } from '../support/redis-proxy.ts';
 import {
   connectFixture,
   failingRun,
@@ -159,58 +159,6 @@ t.test('in-process runner: a refusing queue loses nothing, runs nothing twice', 
   await expectExactlyOnce(t, db, calls, outage);
 });
 
-/** A TCP proxy in front of Redis: down() is a Redis outage as clients see it. */
-async function redisProxy(target: string) {
-  const upstream = new URL(target);
-  const sockets = new Set<Socket>();
-  let server: Server | undefined;
-  let port = 0;
-  const up = () =>
-    new Promise<void>((resolve, reject) => {
-      if (server) return resolve();
-      server = createServer((client) => {
-        const remote = connect(Number(upstream.port || 6379), upstream.hostname);
-        for (const s of [client, remote]) {
-          sockets.add(s);
-          s.on('close', () => sockets.delete(s));
-          s.on('error', () => {
-            client.destroy();
-            remote.destroy();
-          });
-        }
-        client.pipe(remote).pipe(client);
-      });
-      server.once('error', reject);
-      server.listen(port, '127.0.0.1', () => {
-        port = (server!.address() as { port: number }).port;
-        resolve();
-      });
-    });
-  const down = () =>
-    new Promise<void>((resolve) => {
-      for (const s of sockets) s.destroy();
-      if (!server) return resolve();
-      server.close(() => resolve());
-      server = undefined;
-    });
-  await up();
-  const url = new URL(target);
-  url.hostname = '127.0.0.1';
-  url.port = String(port);
-  return { url: url.toString(), up, down };
-}
-
-async function dropKeys(prefix: string) {
-  const redis = new Redis(redisUrl!);
-  let cursor = '0';
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 500);
-    if (keys.length) await redis.del(...keys);
-    cursor = next;
-  } while (cursor !== '0');
-  redis.disconnect();
-}
-
 t.test(
   'BullMQ: Redis goes away while runs fail, comes back, every analysis runs once',
   needsRedis(),
@@ -222,6 +170,7 @@ t.test(
     const { calls, processor } = countingProcessor(db, fx);
     const proxy = await redisProxy(redisUrl!);
     const prefix = `ffx-test-${randomBytes(4).toString('hex')}`;
+    dropRedisKeysWhenDone(redisUrl!, prefix);
     const queue = createBullmqQueue(proxy.url, { log: silent, prefix, backoffMs: 50 });
     const workers = startBullmqWorkers(proxy.url, { 'analyse-incident': processor }, silent, {
       prefix,
@@ -242,7 +191,6 @@ t.test(
       await workers.close();
       await queue.close();
       await proxy.down();
-      await dropKeys(prefix);
     });
 
     // The path works before the outage.
@@ -296,6 +244,7 @@ t.test(
     const fx = await githubFixture(t);
     const connection = await connectFixture(db, fx, { autoRerunInfrastructure: true });
     const prefix = `ffx-test-${randomBytes(4).toString('hex')}`;
+    dropRedisKeysWhenDone(redisUrl!, prefix);
     const queue = createBullmqQueue(redisUrl!, { log: silent, prefix });
     const real = createAnalyseIncidentProcessor({ db, github: fx.github, log: silent });
     const { incident, jobKey } = await failingRun(db, fx, connection, [
@@ -328,7 +277,6 @@ t.test(
       await queue.close();
       doomedConnection.disconnect();
       rescuerConnection.disconnect();
-      await dropKeys(prefix);
     });
     await queue.enqueue(
       'analyse-incident',

@@ -2,6 +2,7 @@
 // failures, rate-limit postponement without spending an attempt, and job-id dedupe. And
 // BullMQ with Redis unreachable: one log line per failure, nothing on stderr, a prompt close.
 import { randomBytes } from 'node:crypto';
+import { Redis } from 'ioredis';
 import t from 'tap';
 import {
   createBullmqQueue,
@@ -17,8 +18,9 @@ import {
   type JobQueue,
   type Processors,
 } from '../../src/jobs/types.ts';
-import { needsRedis, redisUrl } from '../helper.ts';
+import { dropRedisKeysWhenDone, needsRedis, redisUrl } from '../helper.ts';
 import { freePort } from '../services/repositories/github-fixtures.ts';
+import { redisProxy } from '../support/redis-proxy.ts';
 
 const silent = { info() {}, warn() {}, error() {} };
 
@@ -140,6 +142,21 @@ function suite(name: string, make: Factory, opts: { skip: string | false }) {
       await backend.queue.ping();
     });
 
+    t.test('job ids BullMQ refuses are refused by both backends', async (t) => {
+      let calls = 0;
+      const backend = make({
+        'prune-data': async () => {
+          calls++;
+        },
+      });
+      t.teardown(() => backend.close());
+      for (const jobId of ['prune-data:2024-06-01T10', '12345', '']) {
+        await t.rejects(backend.queue.enqueue('prune-data', {}, { jobId }), UnrecoverableJobError);
+      }
+      await new Promise((r) => setTimeout(r, 100));
+      t.equal(calls, 0, 'nothing ran');
+    });
+
     t.test('a job without a processor fails permanently', async (t) => {
       const backend = make({});
       t.teardown(() => backend.close());
@@ -167,6 +184,7 @@ suite(
   'BullMQ',
   (processors) => {
     const prefix = `ffx-test-${randomBytes(4).toString('hex')}`;
+    dropRedisKeysWhenDone(redisUrl!, prefix);
     const queue = createBullmqQueue(redisUrl!, { log: silent, prefix, backoffMs: 10 });
     const workers = startBullmqWorkers(redisUrl!, processors, silent, { prefix });
     return {
@@ -220,6 +238,64 @@ t.test('a Redis error is one log line; repeats are counted, not logged', async (
   );
   t.equal(lines.length, 3);
 });
+
+t.test(
+  'BullMQ: while Redis is down, enqueue fails within its time limit, saying why',
+  needsRedis(),
+  async (t) => {
+    const proxy = await redisProxy(redisUrl!);
+    const prefix = `ffx-test-${randomBytes(4).toString('hex')}`;
+    dropRedisKeysWhenDone(redisUrl!, prefix);
+    const opts = { log: silent, prefix, enqueueTimeoutMs: 300 };
+    const queue = createBullmqQueue(proxy.url, opts);
+    const closing: JobQueue[] = [queue];
+    t.teardown(async () => {
+      await proxy.up();
+      await Promise.all(closing.map((q) => q.close()));
+      await proxy.down();
+    });
+    await queue.enqueue('prune-data', {}, { jobId: 'before' });
+
+    await proxy.down();
+    const started = Date.now();
+    const error = await queue.enqueue('prune-data', {}, { jobId: 'during' }).then(
+      () => null,
+      (err: Error & { code?: string; statusCode?: number }) => err,
+    );
+    t.ok(Date.now() - started < 2_000, 'it did not wait for Redis');
+    t.match(error, {
+      code: 'FFX_ERR_UNAVAILABLE',
+      statusCode: 503,
+      message: /^The job queue is unavailable: /,
+    });
+    // A queue first used during the outage never connected at all: the same answer.
+    const late = createBullmqQueue(proxy.url, opts);
+    closing.push(late);
+    await t.rejects(late.enqueue('prune-data', {}, { jobId: 'late' }), {
+      code: 'FFX_ERR_UNAVAILABLE',
+      message: /Redis did not answer within 300 ms \(last error: .*ECONNREFUSED/,
+    });
+
+    await proxy.up();
+    // ioredis reconnects on its own schedule; the same queue works again once it has.
+    for (let tries = 1; ; tries++) {
+      try {
+        await queue.enqueue('prune-data', {}, { jobId: 'after' });
+        break;
+      } catch (err) {
+        if (tries === 20) throw err;
+      }
+    }
+    const redis = new Redis(redisUrl!);
+    t.teardown(() => redis.disconnect());
+    const job = (id: string) => redis.exists(`${prefix}:prune-data:${id}`);
+    t.equal(await job('before'), 1);
+    t.equal(await job('after'), 1, 'enqueue works again once Redis is back');
+    await new Promise((r) => setTimeout(r, 500));
+    t.equal(await job('during'), 0, 'a failed enqueue sent nothing that reached Redis later');
+    t.equal(await job('late'), 0);
+  },
+);
 
 t.test('Redis unreachable: logged in one line each, nothing on stderr', async (t) => {
   const url = `redis://127.0.0.1:${await freePort()}`; // nothing listens there

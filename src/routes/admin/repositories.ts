@@ -36,7 +36,6 @@ const repositoryPages: FastifyPluginAsyncTypebox = async (app) => {
     config: app.config,
     secretBox: app.secretBox,
     github: app.github,
-    queue: app.queue,
     log: app.log,
   };
   const store = createRepositoryConnectionsStore(app.db);

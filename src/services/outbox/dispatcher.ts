@@ -10,7 +10,7 @@
 // the queue de-duplicates and the processors tolerate.
 import type { Db } from '../../db/client.ts';
 import { createOutboxStore, type OutboxRow } from '../../db/stores/outbox-store.ts';
-import { JOB_NAMES, type JobName, type JobQueue } from '../../jobs/types.ts';
+import { JOB_NAMES, invalidJobIdReason, type JobName, type JobQueue } from '../../jobs/types.ts';
 import { onOutboxNotify } from './outbox-signal.ts';
 
 interface Logger {
@@ -50,7 +50,7 @@ const POKE_DELAY_MS = 10;
 // inside it): a few quick extra looks catch the commit without waiting for the poll.
 const EAGER_LOOKS = 3;
 const EAGER_DELAY_MS = 50;
-const UNKNOWN_TOPIC_DELAY_MS = 3600_000;
+const UNQUEUEABLE_DELAY_MS = 3600_000;
 
 export function retryDelay(attempts: number, baseMs: number, maxMs: number): number {
   return Math.min(maxMs, baseMs * 2 ** Math.max(0, attempts - 1));
@@ -104,12 +104,19 @@ export function createOutboxDispatcher(opts: OutboxDispatcherOptions): OutboxDis
       const rows = await store.claimDue(batchSize, now(), tx);
       claimed = rows.length;
       for (const row of rows) {
-        if (!isJobName(row.topic)) {
-          opts.log.error({ outboxId: row.id, topic: row.topic }, 'outbox row has an unknown topic');
+        // A row no queue can take (a bug, not an outage): set aside, the others go on.
+        const refusal = isJobName(row.topic)
+          ? invalidJobIdReason(row.jobKey)
+          : `unknown topic "${row.topic}"`;
+        if (refusal) {
+          opts.log.error(
+            { outboxId: row.id, topic: row.topic, err: refusal },
+            'outbox row cannot be queued',
+          );
           await store.markFailed(
             row.id,
-            `unknown topic "${row.topic}"`,
-            new Date(now().getTime() + UNKNOWN_TOPIC_DELAY_MS),
+            refusal,
+            new Date(now().getTime() + UNQUEUEABLE_DELAY_MS),
             tx,
           );
           continue;

@@ -1,7 +1,10 @@
 // Connecting a repository: find it on GitHub (by name or id) as the user, check they may add
 // webhooks, write the connection row first (so the ping GitHub sends at once finds it),
-// create or adopt the hook with a fresh secret, then queue the backfill of recent runs.
-// Idempotent: connecting again returns the same connection and repairs a missing hook.
+// create or adopt the hook with a fresh secret, then ask for the backfill of recent runs.
+// The backfill request goes to the outbox in the transaction that records the hook, never
+// straight to the queue: with Redis down the connect still succeeds at once, and the
+// backfill runs when Redis is back. Idempotent: connecting again returns the same
+// connection and repairs a missing hook.
 import { randomUUID } from 'node:crypto';
 import type { Config } from '../../config.ts';
 import { randomSecret } from '../../crypto/random-secret.ts';
@@ -15,7 +18,8 @@ import {
 import { errors } from '../../errors.ts';
 import type { GitHubAccess } from '../../github/github-access.ts';
 import type { Octokit } from '../../github/octokit.ts';
-import type { JobQueue } from '../../jobs/types.ts';
+import { notifyOutbox } from '../outbox/outbox-signal.ts';
+import { writeOutbox } from '../outbox/write-outbox.ts';
 import { fromGitHub } from './github-errors.ts';
 import {
   createOrAdoptHook,
@@ -31,7 +35,6 @@ export interface RepositoryDeps {
   config: Config;
   secretBox: SecretBox;
   github: GitHubAccess;
-  queue: JobQueue;
   log: { info(obj: object, msg?: string): void; warn(obj: object, msg?: string): void };
 }
 
@@ -47,7 +50,7 @@ interface GitHubRepository {
 }
 
 /** The job id of a connection's backfill: queued once however often connect is retried. */
-export const backfillJobId = (connectionId: string) => `backfill-runs:${connectionId}`;
+export const backfillJobId = (connectionId: string) => `backfill-runs-${connectionId}`;
 
 async function findRepository(octokit: Octokit, ref: RepositoryRef): Promise<GitHubRepository> {
   if ('fullName' in ref) {
@@ -150,10 +153,19 @@ export async function connectRepository(
     await store.delete(userId, id);
     throw fromGitHub(err, `Repository ${repo.full_name}`);
   }
-  const connection = (await store.setWebhook(id, hookId)) ?? inserted;
+  const backfill = deps.config.backfillRuns > 0;
+  const connection = await deps.db.transaction(async (tx) => {
+    const row = await store.setWebhook(id, hookId, tx);
+    if (backfill) {
+      await writeOutbox(tx, {
+        topic: 'backfill-runs',
+        jobKey: backfillJobId(id),
+        payload: { connectionId: id },
+      });
+    }
+    return row ?? inserted;
+  });
+  if (backfill) notifyOutbox();
   deps.log.info({ userId, connectionId: id, repository: repo.full_name }, 'repository connected');
-  if (deps.config.backfillRuns > 0) {
-    await deps.queue.enqueue('backfill-runs', { connectionId: id }, { jobId: backfillJobId(id) });
-  }
   return { connection, created: true };
 }

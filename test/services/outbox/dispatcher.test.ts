@@ -146,22 +146,28 @@ t.test('a hung enqueue counts as a failure', async (t) => {
   t.match(row!.lastError, /longer than 50 ms/);
 });
 
-t.test('an unknown topic is set aside, not retried in a loop', async (t) => {
-  const { db } = await testDatabase();
-  await reset(db);
-  const { queue, enqueued } = flakyQueue();
-  await db.insert(outbox).values({ topic: 'no-such-job', jobKey: 'u-1', payload: {} });
-  await write(db, ['u-2']);
-  const dispatcher = createOutboxDispatcher({ db, queue, log: silent });
-  t.same(await dispatcher.drain(), { dispatched: 1, failed: false });
-  t.same(
-    enqueued.map((e) => e.jobId),
-    ['u-2'],
-  );
-  const [odd] = await db.select().from(outbox).orderBy(asc(outbox.id));
-  t.match(odd!.lastError, /unknown topic/);
-  t.ok(odd!.availableAt.getTime() > Date.now() + 3000_000);
-});
+t.test(
+  'an unknown topic or a job key BullMQ refuses is set aside, not retried in a loop',
+  async (t) => {
+    const { db } = await testDatabase();
+    await reset(db);
+    const { queue, enqueued } = flakyQueue();
+    await db.insert(outbox).values({ topic: 'no-such-job', jobKey: 'u-1', payload: {} });
+    await write(db, ['u:colon', 'u-2']);
+    const dispatcher = createOutboxDispatcher({ db, queue, log: silent });
+    t.same(await dispatcher.drain(), { dispatched: 1, failed: false }, 'no pause: not an outage');
+    t.same(
+      enqueued.map((e) => e.jobId),
+      ['u-2'],
+    );
+    const [odd, colon] = await db.select().from(outbox).orderBy(asc(outbox.id));
+    t.match(odd!.lastError, /unknown topic/);
+    t.ok(odd!.availableAt.getTime() > Date.now() + 3000_000);
+    t.match(colon!.lastError, /contains ':'/);
+    t.ok(colon!.availableAt.getTime() > Date.now() + 3000_000);
+    t.equal(colon!.dispatchedAt, null);
+  },
+);
 
 t.test('running: the doorbell dispatches at once; recovery after an outage', async (t) => {
   const { db } = await testDatabase();

@@ -3,6 +3,7 @@
 // user with an API token and a GitHub connection the fake issued.
 import { createServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
+import type { AppDeps } from '../../../src/app.ts';
 import { buildTestApp, knownSecrets } from '../../helper.ts';
 import { connectGitHub, createUserWithToken } from '../../support/auth.ts';
 import { startFakeGitHub, type FakeGitHub } from '../../support/fake-github.ts';
@@ -22,7 +23,12 @@ export function freePort(): Promise<number> {
 
 export async function githubWorld(
   t: Tap,
-  opts: { login: string; env?: Record<string, string>; pingOnHookCreate?: boolean },
+  opts: {
+    login: string;
+    env?: Record<string, string>;
+    pingOnHookCreate?: boolean;
+    deps?: AppDeps;
+  },
 ) {
   const fake = await startFakeGitHub(
     opts.pingOnHookCreate === undefined ? {} : { pingOnHookCreate: opts.pingOnHookCreate },
@@ -37,6 +43,7 @@ export async function githubWorld(
       PUBLIC_URL: `http://127.0.0.1:${port}`,
       ...opts.env,
     },
+    ...(opts.deps ? { deps: opts.deps } : {}),
   });
   // Closed after the app: deliveries the fake is still sending need the app to answer.
   t.teardown(() => fake.close());

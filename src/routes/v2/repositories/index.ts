@@ -116,7 +116,6 @@ const repositoryRoutes: FastifyPluginAsyncTypebox = async (app) => {
     config: app.config,
     secretBox: app.secretBox,
     github: app.github,
-    queue: app.queue,
     log: app.log,
   };
   const publicUrl = app.config.publicUrl;

@@ -1,12 +1,98 @@
-// Webhook deliveries (mounted at /api/v2/webhooks): replaying a stored delivery through
+// Webhook deliveries (mounted at /api/v2/webhooks): the log of what the user's hooks
+// delivered, one delivery with its kept payload, and replaying a stored delivery through
 // ingestion (services/ingest/replay-delivery.ts). Owner-scoped: another user's delivery
-// answers 404.
+// answers 404. Deliveries are repository data: read with repos:read, replay with repos:write.
 import { type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { replayDelivery } from '../../../services/ingest/replay-delivery.ts';
-import { DeliveryParams, Replayed, cookieOrBearer, errorsFor } from './schemas.ts';
+import { APP_HOOK_KEY } from '../../../services/ingest/record-webhook.ts';
+import {
+  getDelivery,
+  listDeliveries,
+  type DeliveryListRow,
+} from '../../../services/ingest/read-deliveries.ts';
+import {
+  originalDeliveryId,
+  replayDelivery,
+  replayNumber,
+} from '../../../services/ingest/replay-delivery.ts';
+import {
+  DeliveryDetail,
+  DeliveryList,
+  DeliveryListQuery,
+  DeliveryParams,
+  Replayed,
+  cookieOrBearer,
+  errorsFor,
+} from './schemas.ts';
+
+type Outcome = 'processed' | 'ignored' | 'error';
+
+function deliveryJson(d: DeliveryListRow) {
+  const number = replayNumber(d.deliveryId);
+  return {
+    id: d.id,
+    delivery_id: d.deliveryId,
+    replay: number === null ? null : { number, of_delivery_id: originalDeliveryId(d.deliveryId) },
+    // The store lists deliveries of the user's connections only: never null here.
+    connection_id: d.connectionId!,
+    repository: d.repositoryFullName!,
+    hook: d.hookKey === APP_HOOK_KEY ? ('app' as const) : ('repository' as const),
+    event: d.event,
+    action: d.action,
+    outcome: d.outcome as Outcome,
+    reason: d.error,
+    duration_ms: d.durationMs,
+    received_at: d.receivedAt.toISOString(),
+  };
+}
 
 const webhookApiRoutes: FastifyPluginAsyncTypebox = async (app) => {
   const tags = ['webhooks'];
+
+  app.get(
+    '/deliveries',
+    {
+      preHandler: app.requireScope('repos:read'),
+      schema: {
+        tags,
+        summary: "Your hooks' deliveries, newest first (keyset pagination)",
+        description:
+          'Every delivery recorded for your connections, with its outcome. Filters: connection_id, event, outcome. Needs the repos:read scope.',
+        security: cookieOrBearer,
+        querystring: DeliveryListQuery,
+        response: { 200: DeliveryList, ...errorsFor(400, 401, 403) },
+      },
+    },
+    async (request) => {
+      const q = request.query;
+      const page = await listDeliveries(
+        app.db,
+        request.user!.id,
+        { connectionId: q.connection_id, event: q.event, outcome: q.outcome },
+        { limit: q.limit, cursor: q.cursor },
+      );
+      return { items: page.items.map(deliveryJson), next_cursor: page.next };
+    },
+  );
+
+  app.get(
+    '/deliveries/:id',
+    {
+      preHandler: app.requireScope('repos:read'),
+      schema: {
+        tags,
+        summary: 'One delivery with its payload',
+        description:
+          'The payload is the JSON GitHub sent, while it is kept (WEBHOOK_PAYLOAD_RETENTION_DAYS); null afterwards. Needs the repos:read scope.',
+        security: cookieOrBearer,
+        params: DeliveryParams,
+        response: { 200: DeliveryDetail, ...errorsFor(400, 401, 403, 404) },
+      },
+    },
+    async (request) => {
+      const { delivery, payload } = await getDelivery(app.db, request.user!.id, request.params.id);
+      return { ...deliveryJson(delivery), payload };
+    },
+  );
 
   app.post(
     '/deliveries/:id/replay',

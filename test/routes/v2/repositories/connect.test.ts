@@ -1,7 +1,8 @@
 // Connecting repositories against the fake GitHub: the hook is created with JSON content
 // type, our events and a secret (stored encrypted), GitHub's ping marks the connection
 // verified; connecting twice is idempotent; an existing hook with our URL is adopted; a lost
-// hook is recreated; failures leave nothing behind; backfill imports recent runs.
+// hook is recreated; failures leave nothing behind; backfill imports recent runs, also
+// when Redis was down while connecting.
 import { eq } from 'drizzle-orm';
 import t from 'tap';
 import {
@@ -10,7 +11,11 @@ import {
   workflowRuns,
 } from '../../../../src/db/schema/index.ts';
 import { secretContext } from '../../../../src/crypto/encrypted-columns.ts';
+import { createOutboxStore } from '../../../../src/db/stores/outbox-store.ts';
+import { backfillJobId } from '../../../../src/services/repositories/connect-repository.ts';
+import { TEST_QUEUE_PREFIX, dropRedisKeysWhenDone, needsRedis, redisUrl } from '../../../helper.ts';
 import { createUserWithToken } from '../../../support/auth.ts';
+import { redisProxy } from '../../../support/redis-proxy.ts';
 import { sendWebhook } from '../../../support/webhook-sender.ts';
 import {
   eventually,
@@ -155,6 +160,11 @@ t.test('connect a repository', async (t) => {
   t.same(again.json().created, false);
   t.equal(again.json().connection.id, connection.id);
   t.equal(fake.hooksOf('octo-connect/hello').length, 1);
+  t.equal(
+    (await createOutboxStore(app.db).findByJobKey(backfillJobId(connection.id))).length,
+    1,
+    'one backfill request, through the outbox',
+  );
 
   // By repository id, and concurrently twice: one connection, one hook.
   const second = fake.state.repos.get('octo-connect/second')!.data.id;
@@ -174,6 +184,79 @@ t.test('connect a repository', async (t) => {
 
   t.same(fake.violations, []);
 });
+
+t.test(
+  'Redis down while connecting: connected at once, backfilled once Redis is back',
+  needsRedis(),
+  async (t) => {
+    const proxy = await redisProxy(redisUrl!);
+    // Registered before the app, so it runs after the app closed (last in, first out);
+    // the app's keys are dropped at the end of the file, by then not through the proxy.
+    t.teardown(() => proxy.down());
+    dropRedisKeysWhenDone(redisUrl!, TEST_QUEUE_PREFIX);
+    const { app, fake, headers } = await githubWorld(t, {
+      login: 'octo-outage',
+      env: { BACKFILL_RUNS: '3', REDIS_URL: proxy.url },
+      deps: { jobEnqueueTimeoutMs: 500 },
+    });
+    t.teardown(() => proxy.up()); // the app closes against a live Redis
+    t.equal(app.queue.kind, 'bullmq');
+    fake.addRepo('octo-outage', { name: 'repo' });
+    for (let i = 1; i <= 3; i++) {
+      const run = fake.addRun('octo-outage/repo', {
+        status: 'completed',
+        conclusion: 'success',
+        created_at: `2024-06-0${i}T10:00:00Z`,
+        updated_at: `2024-06-0${i}T10:05:00Z`,
+        run_started_at: `2024-06-0${i}T10:00:00Z`,
+      });
+      fake.addJob(run.id, { name: 'build', conclusion: 'success' });
+    }
+
+    await proxy.down();
+    const started = Date.now();
+    const res = await app.inject({
+      method: 'POST',
+      url: '/api/v2/repositories/connect',
+      headers,
+      payload: { full_name: 'octo-outage/repo' },
+    });
+    t.equal(res.statusCode, 201, res.body);
+    t.ok(Date.now() - started < 3000, 'the request did not wait for Redis');
+    const { id } = res.json().connection as { id: string };
+    t.equal(fake.hooksOf('octo-outage/repo').length, 1, 'the hook was created');
+
+    // The backfill request waits in the outbox; the dispatcher records why it cannot move.
+    const outboxStore = createOutboxStore(app.db);
+    const waiting = await eventually(async () => {
+      const [row] = await outboxStore.findByJobKey(backfillJobId(id));
+      return row && row.attempts >= 1 ? row : null;
+    }, 15_000);
+    t.match(waiting, {
+      topic: 'backfill-runs',
+      payload: { connectionId: id },
+      dispatchedAt: null,
+      lastError: /job queue is unavailable/,
+    });
+    const runsOf = async () =>
+      app.db.select().from(workflowRuns).where(eq(workflowRuns.connectionId, id));
+    t.equal((await runsOf()).length, 0, 'nothing imported while Redis is down');
+
+    await proxy.up();
+    const jobs = await eventually(async () => {
+      const rows = await app.db
+        .select()
+        .from(workflowJobs)
+        .where(eq(workflowJobs.connectionId, id));
+      return rows.length === 3 ? rows : null;
+    }, 30_000);
+    t.equal(jobs.length, 3, 'the backfill ran once Redis was back');
+    t.equal((await runsOf()).length, 3);
+    const [row] = await outboxStore.findByJobKey(backfillJobId(id));
+    t.not(row!.dispatchedAt, null);
+    t.same(fake.violations, []);
+  },
+);
 
 t.test('adopting and repairing hooks', async (t) => {
   const { app, fake, headers, user } = await githubWorld(t, {

@@ -1,0 +1,40 @@
+// Reading the delivery log for a person: the deliveries of their connections, newest first,
+// filtered and keyset-paginated like the runs; and one delivery with its payload while it is
+// kept. Another user's delivery is "not found", never "forbidden".
+import type { Db } from '../../db/client.ts';
+import {
+  createWebhookDeliveriesStore,
+  type DeliveryFilters,
+  type DeliveryListRow,
+} from '../../db/stores/webhook-deliveries-store.ts';
+import { errors } from '../../errors.ts';
+import { decodeKeyset, pageOf } from '../workflows/keyset-cursor.ts';
+import { storedPayloadText } from './payload-text.ts';
+
+export type { DeliveryFilters, DeliveryListRow };
+
+export async function listDeliveries(
+  db: Db,
+  userId: string,
+  filters: DeliveryFilters,
+  page: { limit: number; cursor?: string | undefined },
+): Promise<{ items: DeliveryListRow[]; next: string | null }> {
+  const rows = await createWebhookDeliveriesStore(db).list(userId, filters, {
+    limit: page.limit + 1,
+    after: page.cursor ? decodeKeyset(page.cursor) : undefined,
+  });
+  return pageOf(rows, page.limit, (d) => ({ at: d.receivedAt, id: d.id }));
+}
+
+/** The delivery and its payload as GitHub sent it; null once retention dropped it. */
+export async function getDelivery(
+  db: Db,
+  userId: string,
+  id: string,
+): Promise<{ delivery: DeliveryListRow; payload: unknown }> {
+  const row = await createWebhookDeliveriesStore(db).findById(userId, id);
+  if (!row) throw new errors.NOT_FOUND('Delivery');
+  const { payload: _jsonb, payloadGz: _gz, ...delivery } = row;
+  const text = await storedPayloadText(row);
+  return { delivery, payload: text === null ? null : (JSON.parse(text) as unknown) };
+}
