@@ -1,6 +1,6 @@
 import { Redis } from 'ioredis';
 import t from 'tap';
-import { TEST_QUEUE_PREFIX, buildTestApp, needsRedis, redisUrl } from './helper.ts';
+import { TEST_QUEUE_PREFIX, buildTestApp, captureStderr, needsRedis, redisUrl } from './helper.ts';
 
 t.test('health, readiness, setup page, docs, errors', async (t) => {
   const { app } = await buildTestApp(t);
@@ -132,15 +132,7 @@ t.test(
   'Redis unreachable: one log line per failure, no stack traces, a prompt close',
   async (t) => {
     const { freePort } = await import('./services/repositories/github-fixtures.ts');
-    const stderr: string[] = [];
-    const write = process.stderr.write.bind(process.stderr);
-    process.stderr.write = ((chunk: string | Uint8Array, ...rest: unknown[]) => {
-      stderr.push(String(chunk));
-      return (write as (...a: unknown[]) => boolean)(chunk, ...rest);
-    }) as typeof process.stderr.write;
-    t.teardown(() => {
-      process.stderr.write = write;
-    });
+    const stderr = captureStderr(t);
     // Nothing listens on that port. With Redis: BullMQ queue and workers, rate limiting.
     const down = `redis://127.0.0.1:${await freePort()}`;
     const { app, logs } = await buildTestApp(t, { env: { REDIS_URL: down } });

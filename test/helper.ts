@@ -142,6 +142,20 @@ export function captureLogs(): LogCapture {
   return { lines, stream, text: () => lines.join('') };
 }
 
+/** What this process writes to stderr until the test ends (still written through). */
+export function captureStderr(t: Tap): string[] {
+  const chunks: string[] = [];
+  const write = process.stderr.write.bind(process.stderr);
+  process.stderr.write = ((chunk: string | Uint8Array, ...rest: unknown[]) => {
+    chunks.push(String(chunk));
+    return (write as (...a: unknown[]) => boolean)(chunk, ...rest);
+  }) as typeof process.stderr.write;
+  t.teardown(() => {
+    process.stderr.write = write;
+  });
+  return chunks;
+}
+
 /** Extra values (test tokens, client secrets) that must never appear in logs. */
 export const knownSecrets = new Set<string>();
 

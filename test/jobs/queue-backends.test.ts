@@ -18,7 +18,7 @@ import {
   type JobQueue,
   type Processors,
 } from '../../src/jobs/types.ts';
-import { dropRedisKeysWhenDone, needsRedis, redisUrl } from '../helper.ts';
+import { captureStderr, dropRedisKeysWhenDone, needsRedis, redisUrl } from '../helper.ts';
 import { freePort } from '../services/repositories/github-fixtures.ts';
 import { redisProxy } from '../support/redis-proxy.ts';
 
@@ -304,15 +304,7 @@ t.test('Redis unreachable: logged in one line each, nothing on stderr', async (t
     ...silent,
     error: (obj: Record<string, unknown>, msg?: string) => lines.push({ obj, msg }),
   };
-  const stderr: string[] = [];
-  const write = process.stderr.write.bind(process.stderr);
-  process.stderr.write = ((chunk: string | Uint8Array, ...rest: unknown[]) => {
-    stderr.push(String(chunk));
-    return (write as (...a: unknown[]) => boolean)(chunk, ...rest);
-  }) as typeof process.stderr.write;
-  t.teardown(() => {
-    process.stderr.write = write;
-  });
+  const stderr = captureStderr(t);
 
   const queue = createBullmqQueue(url, { log, prefix: 'ffx-test-down' });
   const workers = startBullmqWorkers(url, { 'prune-data': async () => {} }, log, {

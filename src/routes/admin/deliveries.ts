@@ -9,6 +9,7 @@ import { storedPayloadText } from '../../services/ingest/payload-text.ts';
 import {
   originalDeliveryId,
   replayDelivery,
+  replayDepsOf,
   replayNumber,
 } from '../../services/ingest/replay-delivery.ts';
 import { decodeKeyset, pageOf } from '../../services/workflows/keyset-cursor.ts';
@@ -112,15 +113,7 @@ const deliveryPages: FastifyPluginAsyncTypebox = async (app) => {
     },
     async (request, reply) => {
       try {
-        const result = await replayDelivery(
-          {
-            db: app.db,
-            ingest: app.ingest,
-            retentionDays: app.config.webhookPayloadRetentionDays,
-          },
-          request.user!.id,
-          request.params.id,
-        );
+        const result = await replayDelivery(replayDepsOf(app), request.user!.id, request.params.id);
         reply.flash(
           result.outcome === 'processed'
             ? 'success'

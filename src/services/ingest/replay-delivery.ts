@@ -21,6 +21,19 @@ export interface ReplayDeps {
   now?: () => Date;
 }
 
+/** The deps as a Fastify app holds them (the API route and the page both replay). */
+export function replayDepsOf(app: {
+  db: Db;
+  ingest: Pick<IngestService, 'record'>;
+  config: { webhookPayloadRetentionDays: number };
+}): ReplayDeps {
+  return {
+    db: app.db,
+    ingest: app.ingest,
+    retentionDays: app.config.webhookPayloadRetentionDays,
+  };
+}
+
 export interface ReplayResult {
   /** The replay's delivery row. */
   id: string | null;

@@ -12,6 +12,7 @@ import {
 import {
   originalDeliveryId,
   replayDelivery,
+  replayDepsOf,
   replayNumber,
 } from '../../../services/ingest/replay-delivery.ts';
 import {
@@ -109,15 +110,7 @@ const webhookApiRoutes: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (request) => {
-      const result = await replayDelivery(
-        {
-          db: app.db,
-          ingest: app.ingest,
-          retentionDays: app.config.webhookPayloadRetentionDays,
-        },
-        request.user!.id,
-        request.params.id,
-      );
+      const result = await replayDelivery(replayDepsOf(app), request.user!.id, request.params.id);
       request.log.info(
         { replayOf: result.replayOf, deliveryId: result.deliveryId, outcome: result.outcome },
         'delivery replayed',
