@@ -26,15 +26,15 @@ export async function listDeliveries(
   return pageOf(rows, page.limit, (d) => ({ at: d.receivedAt, id: d.id }));
 }
 
-/** The delivery and its payload as GitHub sent it; null once retention dropped it. */
+/** The delivery and its payload's JSON text as GitHub sent it; null once retention dropped it. */
 export async function getDelivery(
   db: Db,
   userId: string,
   id: string,
-): Promise<{ delivery: DeliveryListRow; payload: unknown }> {
+): Promise<{ delivery: DeliveryListRow; payloadText: string | null }> {
   const row = await createWebhookDeliveriesStore(db).findById(userId, id);
   if (!row) throw new errors.NOT_FOUND('Delivery');
   const { payload: _jsonb, payloadGz: _gz, ...delivery } = row;
   const text = await storedPayloadText(row);
-  return { delivery, payload: text === null ? null : (JSON.parse(text) as unknown) };
+  return { delivery, payloadText: text };
 }

@@ -258,6 +258,11 @@ t.test('the delivery log API', async (t) => {
     const body = res.json() as DeliveryJson;
     t.match(body, { id: alphaRun.id, event: 'workflow_run', outcome: 'processed' });
     t.same(body.payload, alphaRunPayload, 'the payload as sent');
+    t.ok(
+      res.body.endsWith(`"payload":${JSON.stringify(alphaRunPayload)}}`),
+      'the stored text itself, not parsed and serialised again',
+    );
+    t.match(res.headers['content-type'], /^application\/json/);
 
     t.same((await detail(failed!.id)).json().payload, null, 'never kept: null');
 
