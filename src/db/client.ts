@@ -62,7 +62,15 @@ export async function openDatabase(opts: DatabaseOptions): Promise<DatabaseHandl
 
 async function openPostgres(url: string, max: number): Promise<DatabaseHandle> {
   const where = describePostgresUrl(url);
-  const client = postgres(url, { max, onnotice: () => {}, connect_timeout: 10 });
+  const client = postgres(url, {
+    max,
+    onnotice: () => {},
+    connect_timeout: 10,
+    // Only the hot ingestion statements are prepared (executeConstant). A generic plan, fixed
+    // after five runs while the tables were small, kept scanning them whole as they grew
+    // (throughput fell by half within a minute of load): plan each execution for its values.
+    connection: { plan_cache_mode: 'force_custom_plan' },
+  });
   try {
     await client`select 1`;
   } catch (err) {

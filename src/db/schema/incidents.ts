@@ -83,7 +83,11 @@ export const incidentOccurrences = pgTable(
     runAttempt: integer('run_attempt').notNull().default(1),
     occurredAt: ts('occurred_at').notNull().defaultNow(),
   },
-  (t) => [uniqueIndex('incident_occurrences_uq').on(t.incidentId, t.runId, t.runAttempt)],
+  (t) => [
+    uniqueIndex('incident_occurrences_uq').on(t.incidentId, t.runId, t.runAttempt),
+    // Flaky evidence and the ingestion select look occurrences up by run attempt.
+    index('incident_occurrences_run_idx').on(t.runId, t.runAttempt),
+  ],
 );
 
 export const incidentEvents = pgTable(

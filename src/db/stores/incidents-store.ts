@@ -113,7 +113,7 @@ where ((c->>'green')::boolean and exists (
     select 1 from workflow_jobs wj
     join incident_occurrences io on io.run_id = wj.run_id and io.run_attempt = wj.run_attempt
     where wj.connection_id = (c->>'connectionId')::uuid
-      and wj.head_sha in (select json_array_elements_text(c->'shas'))
+      and wj.head_sha = any(array(select json_array_elements_text(c->'shas')))
       and wj.conclusion in ('failure', 'timed_out'))`;
 
 export function createIncidentsStore(db: Db) {

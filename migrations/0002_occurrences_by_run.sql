@@ -1,0 +1,1 @@
+CREATE INDEX "incident_occurrences_run_idx" ON "incident_occurrences" USING btree ("run_id","run_attempt");
