@@ -92,8 +92,13 @@ with run_in as (
 ), runs_now as (
   select u.*, true as run_changed from up u
   union all
-  select w.*, false from workflow_runs w
-  join run_keys k on k.connection_id = w.connection_id and k.github_run_id = w.github_run_id
+  select w.*, false from run_keys k
+  -- Lateral: one unique-index probe a key. As a join, the planner (guessing 100 rows for
+  -- each JSON input) chose to hash the whole table, ~80 ms a group once it held 30,000 runs.
+  cross join lateral (
+    select * from workflow_runs w
+    where w.connection_id = k.connection_id and w.github_run_id = k.github_run_id
+  ) w
   where not exists (select 1 from up u where u.id = w.id)
 ), jobs_up as (
   insert into workflow_jobs (${columnNames(workflowJobs)
