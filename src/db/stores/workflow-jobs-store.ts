@@ -93,11 +93,13 @@ with run_in as (
   select u.*, true as run_changed from up u
   union all
   select w.*, false from run_keys k
-  -- Lateral: one unique-index probe a key. As a join, the planner (guessing 100 rows for
-  -- each JSON input) chose to hash the whole table, ~80 ms a group once it held 30,000 runs.
+  -- One unique-index probe a key. As a join, the planner (guessing 100 rows for each JSON
+  -- input) hashed the whole table: ~80 ms a group once it held 30,000 runs. The LIMIT (a
+  -- unique key: at most one row anyway) keeps it from flattening the lateral back into one.
   cross join lateral (
     select * from workflow_runs w
     where w.connection_id = k.connection_id and w.github_run_id = k.github_run_id
+    limit 1
   ) w
   where not exists (select 1 from up u where u.id = w.id)
 ), jobs_up as (
