@@ -116,6 +116,26 @@ where ((c->>'green')::boolean and exists (
       and wj.head_sha = any(array(select json_array_elements_text(c->'shas')))
       and wj.conclusion in ('failure', 'timed_out'))`;
 
+/** The first incident of a fingerprint in `order` among those `status` allows, locked. */
+async function latestWithFingerprint(
+  tx: Db,
+  connectionId: string,
+  fingerprint: string,
+  status: SQL,
+  order: SQL,
+): Promise<Incident | undefined> {
+  const [row] = await tx
+    .select()
+    .from(incidents)
+    .where(
+      and(eq(incidents.connectionId, connectionId), eq(incidents.fingerprint, fingerprint), status),
+    )
+    .orderBy(order)
+    .limit(1)
+    .for('update');
+  return row;
+}
+
 export function createIncidentsStore(db: Db) {
   return {
     // ---------------------------------------------------------------------------------
@@ -180,20 +200,13 @@ export function createIncidentsStore(db: Db) {
       fingerprint: string,
       tx: Db = db,
     ): Promise<Incident | undefined> {
-      const [row] = await tx
-        .select()
-        .from(incidents)
-        .where(
-          and(
-            eq(incidents.connectionId, connectionId),
-            eq(incidents.fingerprint, fingerprint),
-            ne(incidents.status, 'resolved'),
-          ),
-        )
-        .orderBy(desc(incidents.lastSeenAt))
-        .limit(1)
-        .for('update');
-      return row;
+      return latestWithFingerprint(
+        tx,
+        connectionId,
+        fingerprint,
+        ne(incidents.status, 'resolved'),
+        desc(incidents.lastSeenAt),
+      );
     },
 
     async findLastResolved(
@@ -201,20 +214,13 @@ export function createIncidentsStore(db: Db) {
       fingerprint: string,
       tx: Db = db,
     ): Promise<Incident | undefined> {
-      const [row] = await tx
-        .select()
-        .from(incidents)
-        .where(
-          and(
-            eq(incidents.connectionId, connectionId),
-            eq(incidents.fingerprint, fingerprint),
-            eq(incidents.status, 'resolved'),
-          ),
-        )
-        .orderBy(sql`${incidents.resolvedAt} desc nulls last`)
-        .limit(1)
-        .for('update');
-      return row;
+      return latestWithFingerprint(
+        tx,
+        connectionId,
+        fingerprint,
+        eq(incidents.status, 'resolved'),
+        sql`${incidents.resolvedAt} desc nulls last`,
+      );
     },
 
     /** Open and acknowledged incidents of one workflow on one branch (a green run resolves them). */
