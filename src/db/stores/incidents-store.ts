@@ -92,9 +92,30 @@ function incidentConditions(userId: string, filters: IncidentFilters): SQL[] {
   return where;
 }
 
-function rowsOf<T>(result: unknown): T[] {
-  return Array.isArray(result) ? (result as T[]) : ((result as { rows: T[] }).rows ?? []);
-}
+/**
+ * See flakeCounts. Constant text with the question as one JSON value, so it is prepared
+ * (and re-prepared as the tables grow) like the ingestion statements.
+ */
+const FLAKE_COUNTS = `
+with q as (select $1::text::json as v),
+per_commit as (
+  select j.name, j.head_sha,
+    min(j.completed_at) filter (where j.conclusion in ('failure', 'timed_out')) as first_failed,
+    max(j.completed_at) filter (where j.conclusion = 'success') as last_passed
+  from q, workflow_jobs j
+  join workflow_runs r on r.id = j.run_id
+  where j.connection_id = (q.v->>'connectionId')::uuid
+    and j.name = any(array(select json_array_elements_text(q.v->'jobNames')))
+    and j.head_sha is not null
+    and j.status = 'completed'
+    and j.completed_at >= (q.v->>'since')::timestamptz
+    and (q.v->>'workflowId' is null or r.workflow_id = (q.v->>'workflowId')::bigint)
+  group by j.name, j.head_sha
+)
+select name,
+  count(*)::int as commits,
+  (count(*) filter (where first_failed < last_passed))::int as flaky
+from per_commit group by name`;
 
 /** See runsWorthDeciding. Constant text, the candidates as one JSON literal (no describe trip). */
 const RUNS_WORTH_DECIDING = `
@@ -477,32 +498,19 @@ export function createIncidentsStore(db: Db) {
     ): Promise<Map<string, FlakeCounts>> {
       const out = new Map<string, FlakeCounts>();
       if (q.jobNames.length === 0) return out;
-      const workflowFilter =
-        q.workflowId === null ? sql`` : sql`and r.workflow_id = ${q.workflowId}`;
-      const result = await tx.execute(sql`
-        with per_commit as (
-          select j.name, j.head_sha,
-            min(j.completed_at) filter (where j.conclusion in ('failure', 'timed_out')) as first_failed,
-            max(j.completed_at) filter (where j.conclusion = 'success') as last_passed
-          from workflow_jobs j
-          join workflow_runs r on r.id = j.run_id
-          where j.connection_id = ${q.connectionId}
-            and j.name in (${sql.join(
-              q.jobNames.map((n) => sql`${n}`),
-              sql`, `,
-            )})
-            and j.head_sha is not null
-            and j.status = 'completed'
-            and j.completed_at >= ${q.since.toISOString()}::timestamptz
-            ${workflowFilter}
-          group by j.name, j.head_sha
-        )
-        select name,
-          count(*)::int as commits,
-          (count(*) filter (where first_failed < last_passed))::int as flaky
-        from per_commit group by name`);
-      for (const row of rowsOf<{ name: string; commits: number; flaky: number }>(result)) {
-        out.set(row.name, { commits: Number(row.commits), flaky: Number(row.flaky) });
+      const rows = await executeConstant(tx, FLAKE_COUNTS, [
+        JSON.stringify({
+          connectionId: q.connectionId,
+          workflowId: q.workflowId,
+          jobNames: q.jobNames,
+          since: q.since.toISOString(),
+        }),
+      ]);
+      for (const row of rows) {
+        out.set(String(row['name']), {
+          commits: Number(row['commits']),
+          flaky: Number(row['flaky']),
+        });
       }
       return out;
     },
