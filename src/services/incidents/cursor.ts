@@ -29,3 +29,22 @@ export function decodeCursor(text: string): Cursor {
   }
   throw new errors.BAD_REQUEST('cursor is not valid; use next_cursor from a list');
 }
+
+/** A list query's `limit` and `cursor` → the store's page request. */
+export function pageRequest(q: { limit: number; cursor?: string | undefined }): {
+  limit: number;
+  after: Cursor | undefined;
+} {
+  return { limit: q.limit, after: q.cursor === undefined ? undefined : decodeCursor(q.cursor) };
+}
+
+/** A store's page → the API's `{ items, next_cursor }`. */
+export function pageJson<T, J>(
+  page: { items: T[]; next: Cursor | null },
+  toJson: (item: T) => J,
+): { items: J[]; next_cursor: string | null } {
+  return {
+    items: page.items.map((item) => toJson(item)),
+    next_cursor: page.next ? encodeCursor(page.next) : null,
+  };
+}

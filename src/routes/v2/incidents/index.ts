@@ -15,7 +15,7 @@ import type {
 import { createIncidentsStore } from '../../../db/stores/incidents-store.ts';
 import { errors } from '../../../errors.ts';
 import { changeIncidentStatus } from '../../../services/incidents/change-status.ts';
-import { decodeCursor, encodeCursor } from '../../../services/incidents/cursor.ts';
+import { pageJson, pageRequest } from '../../../services/incidents/cursor.ts';
 import { incidentDetails, type FlakeRate } from '../../../services/incidents/incident-details.ts';
 import { requestIncidentAnalysis } from '../../../services/incidents/request-analysis.ts';
 import {
@@ -149,18 +149,10 @@ const incidentRoutes: FastifyPluginAsyncTypebox = async (app) => {
       };
       const userId = request.user!.id;
       const [page, counts] = await Promise.all([
-        store.listForUser(
-          userId,
-          { ...filters, status: q.status },
-          { limit: q.limit, after: q.cursor === undefined ? undefined : decodeCursor(q.cursor) },
-        ),
+        store.listForUser(userId, { ...filters, status: q.status }, pageRequest(q)),
         store.countByStatus(userId, filters),
       ]);
-      return {
-        items: page.items.map((i) => incidentJson(i, i.repository)),
-        next_cursor: page.next ? encodeCursor(page.next) : null,
-        counts,
-      };
+      return { ...pageJson(page, (i) => incidentJson(i, i.repository)), counts };
     },
   );
 
@@ -196,15 +188,8 @@ const incidentRoutes: FastifyPluginAsyncTypebox = async (app) => {
         },
         failed_jobs: d.failedJobs.map(jobJson),
         flake_rates: d.flakeRates.map(flakeJson),
-        occurrences: {
-          items: d.occurrences.items.map(occurrenceJson),
-          next_cursor: d.occurrences.next ? encodeCursor(d.occurrences.next) : null,
-          total: d.occurrencesTotal,
-        },
-        timeline: {
-          items: d.events.items.map(eventJson),
-          next_cursor: d.events.next ? encodeCursor(d.events.next) : null,
-        },
+        occurrences: { ...pageJson(d.occurrences, occurrenceJson), total: d.occurrencesTotal },
+        timeline: pageJson(d.events, eventJson),
       };
     },
   );
@@ -224,15 +209,10 @@ const incidentRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
     async (request) => {
       const { incident } = await owned(request.user!.id, request.params.id);
-      const { limit, cursor } = request.query;
-      const page = await store.listOccurrences(incident.id, {
-        limit,
-        after: cursor === undefined ? undefined : decodeCursor(cursor),
-      });
-      return {
-        items: page.items.map(occurrenceJson),
-        next_cursor: page.next ? encodeCursor(page.next) : null,
-      };
+      return pageJson(
+        await store.listOccurrences(incident.id, pageRequest(request.query)),
+        occurrenceJson,
+      );
     },
   );
 
@@ -251,15 +231,7 @@ const incidentRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
     async (request) => {
       const { incident } = await owned(request.user!.id, request.params.id);
-      const { limit, cursor } = request.query;
-      const page = await store.listEvents(incident.id, {
-        limit,
-        after: cursor === undefined ? undefined : decodeCursor(cursor),
-      });
-      return {
-        items: page.items.map(eventJson),
-        next_cursor: page.next ? encodeCursor(page.next) : null,
-      };
+      return pageJson(await store.listEvents(incident.id, pageRequest(request.query)), eventJson);
     },
   );
 
