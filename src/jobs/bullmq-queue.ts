@@ -187,6 +187,7 @@ export function startBullmqWorkers(
   const onError = redisErrorListener(log, 'job worker: Redis error');
   connection.on('error', onError);
   const workers: Worker[] = [];
+  const closing = new AbortController();
   for (const name of JOB_NAMES) {
     const processor = processors[name];
     if (!processor) continue;
@@ -198,6 +199,7 @@ export function startBullmqWorkers(
             jobId: job.id ?? '',
             attempt: job.attemptsMade + 1,
             log,
+            signal: closing.signal,
           });
         } catch (err) {
           if (err instanceof RetryLaterError && token) {
@@ -230,10 +232,13 @@ export function startBullmqWorkers(
   return {
     workers,
     async close() {
-      // Running jobs are let finish — unless Redis is unreachable: then none of them could
-      // be acknowledged anyway (their locks expire and another worker retries them), and
-      // BullMQ's graceful close would wait for Redis forever.
+      // Running jobs are told to stop (ctx.signal) and let finish their current step — unless
+      // Redis is unreachable: then none of them could be acknowledged anyway (their locks
+      // expire and another worker retries them), and BullMQ's graceful close would wait for
+      // Redis forever.
       const force = connection.status !== 'ready';
+      // Long jobs (a backfill) stop at their next step and are moved to delayed.
+      closing.abort();
       await Promise.all(workers.map((w) => w.close(force)));
       connection.disconnect();
     },

@@ -37,6 +37,7 @@ export function createInProcessQueue(
   const active = new Map<JobName, number>();
   const waiting = new Map<JobName, Array<() => void>>();
   let closed = false;
+  const closing = new AbortController();
   let idleWaiters: Array<() => void> = [];
 
   const checkIdle = () => {
@@ -88,21 +89,24 @@ export function createInProcessQueue(
     attempt: number,
   ) {
     const processor = processors[name];
-    const ctx: JobContext = { jobId, attempt, log };
+    const ctx: JobContext = { jobId, attempt, log, signal: closing.signal };
     await slot(name);
     try {
       if (!processor) throw new UnrecoverableJobError(`no processor for ${name}`);
       await processor(data, ctx);
       pending.delete(jobId);
     } catch (err) {
-      if (err instanceof RetryLaterError && !closed) {
+      if (closed) {
+        // Nothing outlives this process here: the job is dropped (Redis would keep it).
+        log.warn(
+          { job: name, jobId, attempt, err: (err as Error).message },
+          'job interrupted by shutdown; not kept without Redis',
+        );
+        pending.delete(jobId);
+      } else if (err instanceof RetryLaterError) {
         log.warn({ job: name, jobId, delayMs: err.delayMs }, 'job postponed');
         schedule(name, data, jobId, attempt, err.delayMs);
-      } else if (
-        !(err instanceof UnrecoverableJobError) &&
-        attempt < JOB_POLICY.attempts &&
-        !closed
-      ) {
+      } else if (!(err instanceof UnrecoverableJobError) && attempt < JOB_POLICY.attempts) {
         log.warn(
           { job: name, jobId, attempt, err: (err as Error).message },
           'job failed, will retry',
@@ -137,6 +141,7 @@ export function createInProcessQueue(
     },
     async close() {
       closed = true;
+      closing.abort();
       for (const t of timers) clearTimeout(t);
       timers.clear();
       await Promise.allSettled([...running.values()]);

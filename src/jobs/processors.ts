@@ -9,7 +9,10 @@ import { pruneData } from '../services/prune-data.ts';
 import { backfillRuns } from '../services/repositories/backfill-runs.ts';
 import { createAnalyseIncidentProcessor } from './analyse-incident.ts';
 import { toJobError } from './github-job-error.ts';
-import type { Processors } from './types.ts';
+import { RetryLaterError, type Processors } from './types.ts';
+
+/** A job stopped by shutdown runs again this long after (another worker, or the restart). */
+const INTERRUPTED_RETRY_MS = 5_000;
 
 export interface JobDeps {
   db: Db;
@@ -38,9 +41,14 @@ export function createProcessors(deps: JobDeps): Processors {
         const result = await backfillRuns(
           { db: deps.db, github: deps.github, limit: deps.config.backfillRuns },
           data.connectionId,
+          ctx.signal,
         );
         ctx.log.info({ connectionId: data.connectionId, ...result }, 'runs backfilled');
       } catch (err) {
+        // Stopped by shutdown: kept for later (BullMQ) without spending an attempt.
+        if (ctx.signal.aborted) {
+          throw new RetryLaterError(INTERRUPTED_RETRY_MS, 'backfill interrupted by shutdown');
+        }
         throw toJobError(err);
       }
     },

@@ -20,6 +20,12 @@ export interface JobContext {
   /** 1 on the first try. */
   attempt: number;
   log: { info(obj: object, msg?: string): void; warn(obj: object, msg?: string): void };
+  /**
+   * Aborted when the queue or worker is closing (shutdown). A long job stops at its next
+   * step and throws RetryLaterError: BullMQ keeps it for later without spending an
+   * attempt; the in-process runner, which keeps nothing across a restart, drops it.
+   */
+  signal: AbortSignal;
 }
 
 export type Processor<N extends JobName = JobName> = (

@@ -263,6 +263,7 @@ t.test(
         await real(job.data as JobPayloads['analyse-incident'], {
           jobId: job.id!,
           attempt: 1,
+          signal: new AbortController().signal,
           log: silent,
         });
         await dead;
@@ -294,6 +295,7 @@ t.test(
         await real(job.data as JobPayloads['analyse-incident'], {
           jobId: job.id!,
           attempt: job.attemptsMade + 1,
+          signal: new AbortController().signal,
           log: silent,
         });
       },

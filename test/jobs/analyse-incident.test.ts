@@ -25,7 +25,12 @@ import {
 import { ESLINT_LOG, JEST_LOG, RUNNER_LOST_LOG } from '../services/incidents/logs.ts';
 
 const silent = { info() {}, warn() {}, error() {} };
-const ctx = (jobId: string, attempt = 1): JobContext => ({ jobId, attempt, log: silent });
+const ctx = (jobId: string, attempt = 1): JobContext => ({
+  jobId,
+  attempt,
+  log: silent,
+  signal: new AbortController().signal,
+});
 
 async function reload(db: Db, id: string) {
   const [row] = await db.select().from(incidents).where(eq(incidents.id, id));

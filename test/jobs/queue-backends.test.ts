@@ -27,6 +27,9 @@ const silent = { info() {}, warn() {}, error() {} };
 interface Backend {
   queue: JobQueue;
   close(): Promise<void>;
+  /** Whether a job interrupted by close() is kept to run later (Redis), and is it. */
+  keepsJobs: boolean;
+  kept(jobId: string): Promise<boolean>;
 }
 type Factory = (processors: Processors) => Backend;
 
@@ -157,6 +160,23 @@ function suite(name: string, make: Factory, opts: { skip: string | false }) {
       t.equal(calls, 0, 'nothing ran');
     });
 
+    t.test('closing tells a running job to stop', async (t) => {
+      let started = false;
+      const backend = make({
+        'prune-data': async (_d, ctx) => {
+          started = true;
+          // A job that only ends when told: close() would wait for it forever otherwise.
+          await new Promise((resolve) => ctx.signal.addEventListener('abort', resolve));
+          throw new RetryLaterError(60_000, 'interrupted by shutdown');
+        },
+      });
+      const jobId = `closing-${randomBytes(4).toString('hex')}`;
+      await backend.queue.enqueue('prune-data', {}, { jobId });
+      await waitFor(() => started);
+      await backend.close();
+      t.equal(await backend.kept(jobId), backend.keepsJobs, 'kept for later where it can be');
+    });
+
     t.test('a job without a processor fails permanently', async (t) => {
       const backend = make({});
       t.teardown(() => backend.close());
@@ -175,7 +195,7 @@ suite(
   'in-process runner',
   (processors) => {
     const queue = createInProcessQueue(processors, silent, { backoffMs: 10 });
-    return { queue, close: () => queue.close() };
+    return { queue, close: () => queue.close(), keepsJobs: false, kept: async () => false };
   },
   { skip: false },
 );
@@ -192,6 +212,15 @@ suite(
       async close() {
         await workers.close();
         await queue.close();
+      },
+      keepsJobs: true,
+      async kept(jobId) {
+        const redis = new Redis(redisUrl!);
+        try {
+          return (await redis.zscore(`${prefix}:prune-data:delayed`, jobId)) !== null;
+        } finally {
+          redis.disconnect();
+        }
       },
     };
   },

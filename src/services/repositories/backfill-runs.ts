@@ -34,9 +34,15 @@ export interface BackfillResult {
   skipped: boolean;
 }
 
+/**
+ * With `signal` (the job's: aborted at shutdown) it stops between requests and aborts the
+ * one in flight, throwing the signal's reason. What it wrote stays: every write is a
+ * guarded upsert, so the retry just goes over it again.
+ */
 export async function backfillRuns(
   deps: BackfillDeps,
   connectionId: string,
+  signal?: AbortSignal,
 ): Promise<BackfillResult> {
   const connection = await createRepositoryConnectionsStore(deps.db).getForSystem(connectionId);
   if (!connection || deps.limit <= 0) return { runs: 0, jobs: 0, skipped: true };
@@ -47,7 +53,13 @@ export async function backfillRuns(
   const found: unknown[] = [];
   for await (const response of octokit.paginate.iterator(
     octokit.rest.actions.listWorkflowRunsForRepo,
-    { owner, repo, per_page: Math.min(100, deps.limit), exclude_pull_requests: true },
+    {
+      owner,
+      repo,
+      per_page: Math.min(100, deps.limit),
+      exclude_pull_requests: true,
+      request: { signal },
+    },
   )) {
     found.push(...response.data);
     if (found.length >= deps.limit) break;
@@ -58,6 +70,7 @@ export async function backfillRuns(
     if (parsed.ok) rows.push(parsed.value);
   }
 
+  signal?.throwIfAborted();
   const runs = createWorkflowRunsStore(deps.db);
   await runs.upsertMany(rows);
   const stored = await runs.findByKeys(
@@ -69,12 +82,14 @@ export async function backfillRuns(
   const queue = [...stored];
   const worker = async () => {
     for (let run = queue.shift(); run; run = queue.shift()) {
+      signal?.throwIfAborted();
       const jobs = await octokit.paginate(octokit.rest.actions.listJobsForWorkflowRun, {
         owner,
         repo,
         run_id: run.githubRunId,
         filter: 'latest',
         per_page: 100,
+        request: { signal },
       });
       const inputs: WorkflowJobInput[] = [];
       for (const job of jobs) {

@@ -8,7 +8,7 @@ import t from 'tap';
 import { incidents, workflowJobs, workflowRuns } from '../../../src/db/schema/index.ts';
 import { createGitHubAccess } from '../../../src/github/github-access.ts';
 import { createProcessors } from '../../../src/jobs/processors.ts';
-import { UnrecoverableJobError } from '../../../src/jobs/types.ts';
+import { RetryLaterError, UnrecoverableJobError } from '../../../src/jobs/types.ts';
 import { backfillRuns } from '../../../src/services/repositories/backfill-runs.ts';
 import { deliver, seedConnection } from '../ingest/ingest-fixtures.ts';
 import { githubWorld } from './github-fixtures.ts';
@@ -211,7 +211,12 @@ t.test('backfill-runs', async (t) => {
 
     // Through the job's processor, as the queue runs it: a 4xx is final and says so.
     const process = createProcessors(app)['backfill-runs']!;
-    const ctx = { jobId: 'backfill-test', attempt: 1, log: app.log };
+    const ctx = {
+      jobId: 'backfill-test',
+      attempt: 1,
+      log: app.log,
+      signal: new AbortController().signal,
+    };
     fake.failNext('GET', '/repos/{owner}/{repo}/actions/runs', 404);
     const refused = await process({ connectionId: r.connection.id }, ctx).then(
       () => null,
@@ -247,6 +252,43 @@ t.test('backfill-runs', async (t) => {
     });
     t.equal((await r.runRows()).length, 6);
     t.equal((await r.jobRows()).length, 6, 'the retry completed the jobs, without copies');
+  });
+
+  await t.test('shutdown stops a backfill and keeps it for later', async (t) => {
+    const r = await repository();
+    const runs = Array.from({ length: 12 }, () => r.addRun());
+    for (const run of runs) fake.addJob(run.id, { name: 'build' });
+    const process = createProcessors(app)['backfill-runs']!;
+    const closing = new AbortController();
+    const jobsAsked = () =>
+      fake.requests.filter((q) => /\/actions\/runs\/\d+\/jobs$/.test(q.pathname)).length;
+    const before = jobsAsked();
+    // The queue closes while the second jobs request is on its way.
+    const record = fake.requests.push.bind(fake.requests);
+    fake.requests.push = (...entries) => {
+      const n = record(...entries);
+      if (jobsAsked() - before === 2) closing.abort();
+      return n;
+    };
+    t.teardown(() => {
+      fake.requests.push = record;
+    });
+    const stopped = await process(
+      { connectionId: r.connection.id },
+      { jobId: 'backfill-closing', attempt: 1, log: app.log, signal: closing.signal },
+    ).then(
+      () => null,
+      (err: unknown) => err,
+    );
+    t.type(stopped, RetryLaterError, 'postponed, not failed: no attempt is spent');
+    t.match((stopped as Error).message, /interrupted by shutdown/);
+    t.ok(jobsAsked() - before < runs.length, 'it stopped asking for jobs');
+    t.equal((await r.runRows()).length, 12, 'what was written stays');
+    t.ok((await r.jobRows()).length < 12);
+
+    fake.requests.push = record;
+    t.same(await backfillRuns(deps(20), r.connection.id), { runs: 12, jobs: 12, skipped: false });
+    t.equal((await r.jobRows()).length, 12, 'the retry completes it');
   });
 
   t.same(fake.violations, [], 'every request matched GitHub’s OpenAPI description');
