@@ -4,7 +4,8 @@
 // The backfill request goes to the outbox in the transaction that records the hook, never
 // straight to the queue: with Redis down the connect still succeeds at once, and the
 // backfill runs when Redis is back. Idempotent: connecting again returns the same
-// connection and repairs a missing hook.
+// connection and repairs a missing hook — and then asks for a backfill again, since the
+// runs of the time without a hook never came by webhook.
 import { randomUUID } from 'node:crypto';
 import type { Config } from '../../config.ts';
 import { randomSecret } from '../../crypto/random-secret.ts';
@@ -49,8 +50,33 @@ interface GitHubRepository {
   permissions?: { admin?: boolean };
 }
 
-/** The job id of a connection's backfill: queued once however often connect is retried. */
-export const backfillJobId = (connectionId: string) => `backfill-runs-${connectionId}`;
+/**
+ * The job id of a connection's backfill: queued once however often connect is retried.
+ * A repaired hook asks again, under its own id (the hook's is new each time).
+ */
+export const backfillJobId = (connectionId: string, repairedHookId?: number) =>
+  repairedHookId === undefined
+    ? `backfill-runs-${connectionId}`
+    : `backfill-runs-${connectionId}-hook-${repairedHookId}`;
+
+/** Records the connection's hook and, in the same transaction, asks for its backfill. */
+async function recordHook(
+  deps: RepositoryDeps,
+  connectionId: string,
+  hookId: number,
+  jobKey: string,
+): Promise<RepositoryConnection | undefined> {
+  const backfill = deps.config.backfillRuns > 0;
+  const row = await deps.db.transaction(async (tx) => {
+    const updated = await createRepositoryConnectionsStore(tx).setWebhook(connectionId, hookId);
+    if (backfill) {
+      await writeOutbox(tx, { topic: 'backfill-runs', jobKey, payload: { connectionId } });
+    }
+    return updated;
+  });
+  if (backfill) notifyOutbox();
+  return row;
+}
 
 async function findRepository(octokit: Octokit, ref: RepositoryRef): Promise<GitHubRepository> {
   if ('fullName' in ref) {
@@ -81,13 +107,15 @@ async function findRepository(octokit: Octokit, ref: RepositoryRef): Promise<Git
   return found;
 }
 
-/** Makes sure an existing connection has a working hook; returns the (updated) row. */
+/**
+ * Makes sure an existing connection has a working hook; returns the (updated) row. A hook
+ * it had to create or adopt may have missed runs: their backfill is asked for.
+ */
 async function ensureHook(
   deps: RepositoryDeps,
   octokit: Octokit,
   connection: RepositoryConnection,
 ): Promise<RepositoryConnection> {
-  const store = createRepositoryConnectionsStore(deps.db);
   try {
     if (
       connection.webhookId !== null &&
@@ -101,7 +129,11 @@ async function ensureHook(
       hookUrl(deps.config, connection.id),
       openCurrent(deps.secretBox, connection),
     );
-    return (await store.setWebhook(connection.id, hookId)) ?? connection;
+    deps.log.info({ connectionId: connection.id, hookId }, 'repository hook repaired');
+    return (
+      (await recordHook(deps, connection.id, hookId, backfillJobId(connection.id, hookId))) ??
+      connection
+    );
   } catch (err) {
     throw fromGitHub(err, `Repository ${connection.fullName}`);
   }
@@ -153,19 +185,7 @@ export async function connectRepository(
     await store.delete(userId, id);
     throw fromGitHub(err, `Repository ${repo.full_name}`);
   }
-  const backfill = deps.config.backfillRuns > 0;
-  const connection = await deps.db.transaction(async (tx) => {
-    const row = await store.setWebhook(id, hookId, tx);
-    if (backfill) {
-      await writeOutbox(tx, {
-        topic: 'backfill-runs',
-        jobKey: backfillJobId(id),
-        payload: { connectionId: id },
-      });
-    }
-    return row ?? inserted;
-  });
-  if (backfill) notifyOutbox();
+  const connection = (await recordHook(deps, id, hookId, backfillJobId(id))) ?? inserted;
   deps.log.info({ userId, connectionId: id, repository: repo.full_name }, 'repository connected');
   return { connection, created: true };
 }

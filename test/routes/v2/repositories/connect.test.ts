@@ -166,6 +166,26 @@ t.test('connect a repository', async (t) => {
     'one backfill request, through the outbox',
   );
 
+  // The hook was deleted on GitHub: connecting again recreates it, and asks for a backfill
+  // of the runs that could not come by webhook meanwhile (once per repaired hook).
+  fake.state.hooks.clear();
+  for (let i = 0; i < 2; i++) {
+    const repaired = await app.inject({
+      method: 'POST',
+      url: '/api/v2/repositories/connect',
+      headers,
+      payload: { full_name: 'octo-connect/hello' },
+    });
+    t.equal(repaired.statusCode, 200);
+  }
+  const newHook = fake.hooksOf('octo-connect/hello')[0]!.id;
+  t.equal(fake.hooksOf('octo-connect/hello').length, 1);
+  t.equal(
+    (await createOutboxStore(app.db).findByJobKey(backfillJobId(connection.id, newHook))).length,
+    1,
+    'a backfill for the repaired hook, once',
+  );
+
   // By repository id, and concurrently twice: one connection, one hook.
   const second = fake.state.repos.get('octo-connect/second')!.data.id;
   const both = await Promise.all(
