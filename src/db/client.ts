@@ -66,11 +66,12 @@ async function openPostgres(url: string, max: number): Promise<DatabaseHandle> {
     max,
     onnotice: () => {},
     connect_timeout: 10,
-    // Only the hot ingestion statements are prepared (executeConstant); Drizzle's are planned
-    // each time. Their values are JSON the planner cannot look into, so a generic plan is as
-    // good as a custom one — and custom planning cost Postgres ~2.7 ms a group (a third of
-    // its CPU in the benchmark). A generic plan made while the tables were small would scan
-    // them as they grow, though: executeConstant re-prepares at 4, 16, 64 … executions.
+    // Only constant statements are prepared (executeConstant: ingestion's hot ones, flake
+    // counts); Drizzle's are planned each time. Their values are JSON documents whose rows
+    // the planner cannot count, so a generic plan does about as well as a custom one — and
+    // custom planning cost Postgres ~2.7 ms a group (a third of its CPU in the benchmark).
+    // A generic plan made while the tables were small would scan them as they grow, though:
+    // executeConstant re-prepares at 4, 16, 64 … executions.
     connection: { plan_cache_mode: 'auto' },
   });
   try {

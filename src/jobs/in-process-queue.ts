@@ -21,6 +21,8 @@ interface Logger {
   error(obj: object, msg?: string): void;
 }
 
+const NEVER_ABORTED = new AbortController().signal;
+
 export interface InProcessQueueOptions {
   /** Base backoff delay; tests shorten it. */
   backoffMs?: number;
@@ -37,7 +39,6 @@ export function createInProcessQueue(
   const active = new Map<JobName, number>();
   const waiting = new Map<JobName, Array<() => void>>();
   let closed = false;
-  const closing = new AbortController();
   let idleWaiters: Array<() => void> = [];
 
   const checkIdle = () => {
@@ -89,24 +90,23 @@ export function createInProcessQueue(
     attempt: number,
   ) {
     const processor = processors[name];
-    const ctx: JobContext = { jobId, attempt, log, signal: closing.signal };
+    // Never aborted: nothing here outlives the process, so closing lets a running job finish
+    // rather than stop it (BullMQ's workers stop theirs, which Redis keeps for later).
+    const ctx: JobContext = { jobId, attempt, log, signal: NEVER_ABORTED };
     await slot(name);
     try {
       if (!processor) throw new UnrecoverableJobError(`no processor for ${name}`);
       await processor(data, ctx);
       pending.delete(jobId);
     } catch (err) {
-      if (closed) {
-        // Nothing outlives this process here: the job is dropped (Redis would keep it).
-        log.warn(
-          { job: name, jobId, attempt, err: (err as Error).message },
-          'job interrupted by shutdown; not kept without Redis',
-        );
-        pending.delete(jobId);
-      } else if (err instanceof RetryLaterError) {
+      if (err instanceof RetryLaterError && !closed) {
         log.warn({ job: name, jobId, delayMs: err.delayMs }, 'job postponed');
         schedule(name, data, jobId, attempt, err.delayMs);
-      } else if (!(err instanceof UnrecoverableJobError) && attempt < JOB_POLICY.attempts) {
+      } else if (
+        !(err instanceof UnrecoverableJobError) &&
+        attempt < JOB_POLICY.attempts &&
+        !closed
+      ) {
         log.warn(
           { job: name, jobId, attempt, err: (err as Error).message },
           'job failed, will retry',
@@ -141,7 +141,6 @@ export function createInProcessQueue(
     },
     async close() {
       closed = true;
-      closing.abort();
       for (const t of timers) clearTimeout(t);
       timers.clear();
       await Promise.allSettled([...running.values()]);

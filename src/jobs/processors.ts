@@ -45,8 +45,9 @@ export function createProcessors(deps: JobDeps): Processors {
         );
         ctx.log.info({ connectionId: data.connectionId, ...result }, 'runs backfilled');
       } catch (err) {
-        // Stopped by shutdown: kept for later (BullMQ) without spending an attempt.
-        if (ctx.signal.aborted) {
+        // Stopped by shutdown (the abort itself, not some other failure meanwhile): kept for
+        // later (BullMQ) without spending an attempt.
+        if (ctx.signal.aborted && (err as Error | undefined)?.name === 'AbortError') {
           throw new RetryLaterError(INTERRUPTED_RETRY_MS, 'backfill interrupted by shutdown');
         }
         throw toJobError(err);

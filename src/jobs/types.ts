@@ -21,9 +21,10 @@ export interface JobContext {
   attempt: number;
   log: { info(obj: object, msg?: string): void; warn(obj: object, msg?: string): void };
   /**
-   * Aborted when the queue or worker is closing (shutdown). A long job stops at its next
-   * step and throws RetryLaterError: BullMQ keeps it for later without spending an
-   * attempt; the in-process runner, which keeps nothing across a restart, drops it.
+   * Aborted when BullMQ's workers are closing (shutdown). A long job stops at its next step
+   * and throws RetryLaterError: the job is kept in Redis for later without spending an
+   * attempt. The in-process runner keeps nothing across a restart, so it never aborts: it
+   * lets running jobs finish.
    */
   signal: AbortSignal;
 }

@@ -154,10 +154,11 @@ const generations = new Map<string, { executions: number; text: string }>();
 
 /**
  * The text to prepare for a constant statement: the statement and its plan generation,
- * which moves on after 4, 16, 64 … executions (a few dozen times in a billion). A new text
- * is a new prepared statement, so its generic plan is made afresh: it follows the tables
- * from empty (when any index scan looks as cheap as any other) to large, even where no
- * ANALYZE runs to invalidate cached plans (autovacuum off).
+ * which moves on after 4, 16, 64 … executions (15 times in a billion). A new text is a new
+ * prepared statement, so its generic plan is made afresh: it follows the tables from empty
+ * (when any index scan looks as cheap as any other) to large, even where no ANALYZE runs
+ * to invalidate cached plans (autovacuum off). Earlier generations stay prepared on their
+ * connection until postgres.js retires it (max_lifetime, 30–60 min by default).
  */
 function planGeneration(text: string): string {
   let entry = generations.get(text);

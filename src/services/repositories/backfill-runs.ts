@@ -100,6 +100,10 @@ export async function backfillRuns(
       jobCount += inputs.length;
     }
   };
-  await Promise.all(Array.from({ length: JOB_FETCH_CONCURRENCY }, worker));
+  // Settled, not all: when one stops (abort, error) the others finish the write in hand,
+  // so nothing is still writing once the job has returned.
+  const settled = await Promise.allSettled(Array.from({ length: JOB_FETCH_CONCURRENCY }, worker));
+  const failed = settled.find((s) => s.status === 'rejected');
+  if (failed) throw failed.reason;
   return { runs: rows.length, jobs: jobCount, skipped: false };
 }

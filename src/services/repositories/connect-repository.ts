@@ -130,10 +130,11 @@ async function ensureHook(
       openCurrent(deps.secretBox, connection),
     );
     deps.log.info({ connectionId: connection.id, hookId }, 'repository hook repaired');
-    return (
-      (await recordHook(deps, connection.id, hookId, backfillJobId(connection.id, hookId))) ??
-      connection
-    );
+    // No hook recorded yet (a concurrent first connect is still making it, or its id was
+    // lost): the connection's own backfill key, which dedupes with the first one. A hook
+    // that had been recorded and is gone: a backfill of its own for the runs it missed.
+    const jobKey = backfillJobId(connection.id, connection.webhookId === null ? undefined : hookId);
+    return (await recordHook(deps, connection.id, hookId, jobKey)) ?? connection;
   } catch (err) {
     throw fromGitHub(err, `Repository ${connection.fullName}`);
   }

@@ -3,9 +3,10 @@
 // verified; connecting twice is idempotent; an existing hook with our URL is adopted; a lost
 // hook is recreated; failures leave nothing behind; backfill imports recent runs, also
 // when Redis was down while connecting.
-import { eq } from 'drizzle-orm';
+import { eq, like } from 'drizzle-orm';
 import t from 'tap';
 import {
+  outbox,
   repositoryConnections,
   workflowJobs,
   workflowRuns,
@@ -201,6 +202,17 @@ t.test('connect a repository', async (t) => {
   t.same(both.map((r) => r.statusCode).sort(), [200, 201]);
   t.equal(both[0]!.json().connection.id, both[1]!.json().connection.id);
   t.equal(fake.hooksOf('octo-connect/second').length, 1);
+  // The one that found the row before its hook was recorded asks under the same key, which
+  // the queue runs once (the job id).
+  const requests = await app.db
+    .select()
+    .from(outbox)
+    .where(like(outbox.jobKey, `${backfillJobId(both[0]!.json().connection.id)}%`));
+  t.same(
+    [...new Set(requests.map((r) => r.jobKey))],
+    [backfillJobId(both[0]!.json().connection.id)],
+    'one backfill job',
+  );
 
   t.same(fake.violations, []);
 });
