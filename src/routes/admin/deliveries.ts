@@ -6,13 +6,13 @@ import type { FastifyError } from 'fastify';
 import { createRepositoryConnectionsStore } from '../../db/stores/repository-connections-store.ts';
 import { createWebhookDeliveriesStore } from '../../db/stores/webhook-deliveries-store.ts';
 import { storedPayloadText } from '../../services/ingest/payload-text.ts';
+import { listDeliveries } from '../../services/ingest/read-deliveries.ts';
 import {
   originalDeliveryId,
   replayDelivery,
   replayDepsOf,
   replayNumber,
 } from '../../services/ingest/replay-delivery.ts';
-import { decodeKeyset, pageOf } from '../../services/workflows/keyset-cursor.ts';
 
 const PAGE_SIZE = 50;
 const OUTCOMES = ['processed', 'ignored', 'error'];
@@ -49,15 +49,15 @@ const deliveryPages: FastifyPluginAsyncTypebox = async (app) => {
         event: q.event?.trim() || undefined,
         outcome: q.outcome || undefined,
       };
-      const [rows, repos] = await Promise.all([
-        deliveries.list(
+      const [page, repos] = await Promise.all([
+        listDeliveries(
+          app.db,
           userId,
           { connectionId: filters.connection_id, event: filters.event, outcome: filters.outcome },
-          { limit: PAGE_SIZE + 1, after: q.cursor ? decodeKeyset(q.cursor) : undefined },
+          { limit: PAGE_SIZE, cursor: q.cursor },
         ),
         connections.allForUser(userId),
       ]);
-      const page = pageOf(rows, PAGE_SIZE, (d) => ({ at: d.receivedAt, id: d.id }));
       return reply.page('admin/deliveries', {
         title: 'Deliveries',
         deliveries: page.items,

@@ -8,7 +8,7 @@ import {
   type DeliveryListRow,
 } from '../../db/stores/webhook-deliveries-store.ts';
 import { errors } from '../../errors.ts';
-import { decodeKeyset, pageOf } from '../workflows/keyset-cursor.ts';
+import { keysetPage } from '../workflows/keyset-cursor.ts';
 import { storedPayloadText } from './payload-text.ts';
 
 export type { DeliveryFilters, DeliveryListRow };
@@ -19,11 +19,12 @@ export async function listDeliveries(
   filters: DeliveryFilters,
   page: { limit: number; cursor?: string | undefined },
 ): Promise<{ items: DeliveryListRow[]; next: string | null }> {
-  const rows = await createWebhookDeliveriesStore(db).list(userId, filters, {
-    limit: page.limit + 1,
-    after: page.cursor ? decodeKeyset(page.cursor) : undefined,
-  });
-  return pageOf(rows, page.limit, (d) => ({ at: d.receivedAt, id: d.id }));
+  const store = createWebhookDeliveriesStore(db);
+  return keysetPage(
+    page,
+    (q) => store.list(userId, filters, q),
+    (d) => ({ at: d.receivedAt, id: d.id }),
+  );
 }
 
 /** The delivery and its payload's JSON text as GitHub sent it; null once retention dropped it. */

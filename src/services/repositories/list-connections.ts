@@ -5,7 +5,7 @@ import {
   type ConnectionFilters,
   type RepositoryConnection,
 } from '../../db/stores/repository-connections-store.ts';
-import { decodeKeyset, pageOf } from '../workflows/keyset-cursor.ts';
+import { keysetPage } from '../workflows/keyset-cursor.ts';
 
 export async function listConnections(
   db: Db,
@@ -13,9 +13,10 @@ export async function listConnections(
   filters: ConnectionFilters,
   page: { limit: number; cursor?: string | undefined },
 ): Promise<{ items: RepositoryConnection[]; next: string | null }> {
-  const rows = await createRepositoryConnectionsStore(db).list(userId, filters, {
-    limit: page.limit + 1,
-    after: page.cursor ? decodeKeyset(page.cursor) : undefined,
-  });
-  return pageOf(rows, page.limit, (c) => ({ at: c.createdAt, id: c.id }));
+  const store = createRepositoryConnectionsStore(db);
+  return keysetPage(
+    page,
+    (q) => store.list(userId, filters, q),
+    (c) => ({ at: c.createdAt, id: c.id }),
+  );
 }

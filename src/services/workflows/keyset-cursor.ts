@@ -11,14 +11,14 @@ export interface Keyset {
 const TIME = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
-export function encodeKeyset(position: Keyset): string {
+function encodeKeyset(position: Keyset): string {
   return Buffer.from(JSON.stringify([position.at.toISOString(), position.id]), 'utf8').toString(
     'base64url',
   );
 }
 
 /** Throws BAD_REQUEST for anything this API did not produce. */
-export function decodeKeyset(text: string): Keyset {
+function decodeKeyset(text: string): Keyset {
   let parsed: unknown;
   try {
     parsed = JSON.parse(Buffer.from(text, 'base64url').toString('utf8'));
@@ -40,7 +40,7 @@ export function decodeKeyset(text: string): Keyset {
 }
 
 /** Fetches limit + 1 rows to know whether there is a next page. */
-export function pageOf<T>(
+function pageOf<T>(
   rows: T[],
   limit: number,
   position: (row: T) => Keyset,
@@ -51,4 +51,17 @@ export function pageOf<T>(
     items,
     next: rows.length > limit && last !== undefined ? encodeKeyset(position(last)) : null,
   };
+}
+
+/**
+ * One page of a keyset-paginated list: `fetch` is asked for limit + 1 rows after the
+ * cursor's position, `position` says where a row stands.
+ */
+export async function keysetPage<T>(
+  page: { limit: number; cursor?: string | undefined },
+  fetch: (q: { limit: number; after: Keyset | undefined }) => Promise<T[]>,
+  position: (row: T) => Keyset,
+): Promise<{ items: T[]; next: string | null }> {
+  const after = page.cursor ? decodeKeyset(page.cursor) : undefined;
+  return pageOf(await fetch({ limit: page.limit + 1, after }), page.limit, position);
 }

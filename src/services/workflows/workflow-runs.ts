@@ -12,7 +12,7 @@ import { errors } from '../../errors.ts';
 import type { GitHubAccess } from '../../github/github-access.ts';
 import { fromGitHub, githubMessage, githubStatus } from '../repositories/github-errors.ts';
 import { splitFullName } from '../repositories/repository-hook.ts';
-import { decodeKeyset, pageOf } from './keyset-cursor.ts';
+import { keysetPage } from './keyset-cursor.ts';
 
 export type { RunFilters };
 
@@ -22,11 +22,12 @@ export async function listRuns(
   filters: RunFilters,
   page: { limit: number; cursor?: string | undefined },
 ): Promise<{ items: RunListRow[]; next: string | null }> {
-  const rows = await createWorkflowRunsStore(db).list(userId, filters, {
-    limit: page.limit + 1,
-    after: page.cursor ? decodeKeyset(page.cursor) : undefined,
-  });
-  return pageOf(rows, page.limit, (r) => ({ at: r.githubCreatedAt ?? r.createdAt, id: r.id }));
+  const store = createWorkflowRunsStore(db);
+  return keysetPage(
+    page,
+    (q) => store.list(userId, filters, q),
+    (r) => ({ at: r.githubCreatedAt ?? r.createdAt, id: r.id }),
+  );
 }
 
 export async function getRun(
