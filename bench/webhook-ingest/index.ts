@@ -519,7 +519,7 @@ ${targets}
 
 The limit harness verifies the HMAC on the raw bytes and INSERTs the raw payload (as jsonb) with
 postgres.js, one row per request. Full ingestion verifies, parses, records the delivery with its
-payload (gzipped, as bytea), dedupes, upserts the run and its jobs and decides incidents,
+payload (as text, lz4-compressed by Postgres), dedupes, upserts the run and its jobs and decides incidents,
 acknowledging only after its transaction commits. It runs the compiled build (\`dist/\`), as the
 Docker image does.
 

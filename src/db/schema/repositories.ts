@@ -73,10 +73,12 @@ export const webhookDeliveries = pgTable(
     durationMs: integer('duration_ms'),
     error: text('error'),
     /**
-     * The payload's JSON text exactly as received, gzipped in Flowfix before it is sent:
-     * a fifth of the bytes on the wire, in the WAL and on disk, and no JSON parsing in
-     * Postgres (see services/ingest/payload-text.ts). Null once past retention.
+     * The payload's JSON text exactly as received, sent to Postgres as its own text
+     * parameter (no escaping, no JSON parsing there) and compressed by Postgres: lz4, kept
+     * in the row where it fits (migrations/0003). Null once past retention.
      */
+    payloadText: text('payload_text'),
+    /** Payloads recorded gzipped by earlier versions; read still, dropped by retention. */
     payloadGz: bytes('payload_gz'),
     /** Payloads recorded before payload_gz existed (as jsonb); dropped by retention like it. */
     payload: jsonb('payload'),

@@ -17,11 +17,15 @@ export function createMaintenanceStore(db: Db) {
     async dropPayloadsBefore(cutoff: Date, tx: Db = db): Promise<number> {
       const rows = await tx
         .update(webhookDeliveries)
-        .set({ payloadGz: null, payload: null })
+        .set({ payloadText: null, payloadGz: null, payload: null })
         .where(
           and(
             lt(webhookDeliveries.receivedAt, cutoff),
-            or(isNotNull(webhookDeliveries.payloadGz), isNotNull(webhookDeliveries.payload)),
+            or(
+              isNotNull(webhookDeliveries.payloadText),
+              isNotNull(webhookDeliveries.payloadGz),
+              isNotNull(webhookDeliveries.payload),
+            ),
           ),
         )
         .returning({ id: webhookDeliveries.id });

@@ -18,8 +18,11 @@ export interface DeliveryInput {
   outcome: DeliveryOutcome;
   durationMs: number | null;
   error: string | null;
-  /** The payload's JSON text exactly as received, gzipped (services/ingest/payload-text.ts). */
-  payloadGz: Buffer | null;
+  /**
+   * The payload's JSON text exactly as received (null: not kept). Valid JSON text holds no
+   * raw NUL (JSON escapes it), so Postgres text takes it as it is.
+   */
+  payloadText: string | null;
   receivedAt: Date;
 }
 
@@ -37,7 +40,7 @@ export interface DeliveryFilters {
   outcome?: string | undefined;
 }
 
-export type DeliveryListRow = Omit<WebhookDelivery, 'payload' | 'payloadGz'> & {
+export type DeliveryListRow = Omit<WebhookDelivery, 'payload' | 'payloadGz' | 'payloadText'> & {
   repositoryFullName: string | null;
 };
 
@@ -51,37 +54,62 @@ export interface ConnectionHealth {
 }
 
 /**
- * Deliveries ($1, JSON) recorded in one statement. The connection is read in the same
+ * Deliveries recorded in one statement: their fields in $1 (JSON), their payloads each in
+ * a text parameter of its own ($2 …) — sent as they are, where inside the JSON they would
+ * be escaped by Flowfix and parsed again by Postgres. The connection is read in the same
  * statement: a delivery for a connection deleted meanwhile is not recorded (nothing
  * returned), one disabled meanwhile is recorded as ignored. A key already stored is a
  * redelivery and is left alone — unless its earlier attempt ended in an error, which a
  * redelivery may retry. Only the rows written are returned.
+ *
+ * The number of payload parameters is rounded up to a power of two (unused ones null), so
+ * a few prepared statements serve every group size.
  */
-const INSERT_DELIVERIES = `
+function insertDeliveriesStatement(slots: number): string {
+  const params = Array.from({ length: slots }, (_, i) => `$${i + 2}::text`).join(', ');
+  return `
+with payloads as (
+  select slot::int, payload_text from unnest(array[${params}]) with ordinality as p(payload_text, slot)
+)
 insert into webhook_deliveries (id, hook_key, connection_id, delivery_id, event, action, outcome,
-  duration_ms, error, payload_gz, received_at)
+  duration_ms, error, payload_text, received_at)
 select gen_random_uuid(), r.hook_key, r.connection_id, r.delivery_id, r.event, r.action,
   case when c.id is not null and not c.enabled then 'ignored' else r.outcome end,
   r.duration_ms,
   case when c.id is not null and not c.enabled then 'connection is disabled' else r.error end,
-  decode(r.payload_gz, 'base64'), r.received_at
+  p.payload_text, r.received_at
 from json_to_recordset($1::text::json) as r(hook_key text, connection_id uuid, delivery_id text,
-  event text, action text, outcome text, duration_ms integer, error text, payload_gz text,
+  event text, action text, outcome text, duration_ms integer, error text, payload_slot integer,
   received_at timestamptz)
+left join payloads p on p.slot = r.payload_slot
 left join repository_connections c on c.id = r.connection_id
 where r.connection_id is null or c.id is not null
 order by r.hook_key, r.delivery_id
 on conflict (hook_key, delivery_id) do update set connection_id = excluded.connection_id,
   event = excluded.event, action = excluded.action, outcome = excluded.outcome,
-  duration_ms = excluded.duration_ms, error = excluded.error, payload_gz = excluded.payload_gz,
-  payload = null, received_at = excluded.received_at
+  duration_ms = excluded.duration_ms, error = excluded.error,
+  payload_text = excluded.payload_text, payload_gz = null, payload = null,
+  received_at = excluded.received_at
 where webhook_deliveries.outcome = 'error'
 returning id, hook_key, delivery_id, outcome`;
+}
+
+const insertStatements = new Map<number, string>();
+
+function insertDeliveries(slots: number): string {
+  let text = insertStatements.get(slots);
+  if (text === undefined) {
+    text = insertDeliveriesStatement(slots);
+    insertStatements.set(slots, text);
+  }
+  return text;
+}
 
 export function createWebhookDeliveriesStore(db: Db) {
   const {
     payload: _payload,
     payloadGz: _payloadGz,
+    payloadText: _payloadText,
     ...listColumns
   } = getTableColumns(webhookDeliveries);
 
@@ -96,6 +124,7 @@ export function createWebhookDeliveriesStore(db: Db) {
       const sorted = [...rows].sort(
         (a, b) => a.hookKey.localeCompare(b.hookKey) || a.deliveryId.localeCompare(b.deliveryId),
       );
+      const payloads: string[] = [];
       const json = JSON.stringify(
         sorted.map((r) => ({
           hook_key: r.hookKey,
@@ -107,11 +136,13 @@ export function createWebhookDeliveriesStore(db: Db) {
           outcome: r.outcome,
           duration_ms: r.durationMs,
           error: r.error?.replaceAll('\u0000', '') ?? null,
-          payload_gz: r.payloadGz?.toString('base64') ?? null,
+          payload_slot: r.payloadText === null ? null : payloads.push(r.payloadText),
           received_at: r.receivedAt,
         })),
       );
-      return (await executeConstant(tx, INSERT_DELIVERIES, [json])).map((r) => ({
+      const slots = 2 ** Math.ceil(Math.log2(Math.max(1, payloads.length)));
+      const values = [json, ...payloads, ...Array<null>(slots - payloads.length).fill(null)];
+      return (await executeConstant(tx, insertDeliveries(slots), values)).map((r) => ({
         id: String(r['id']),
         hookKey: String(r['hook_key']),
         deliveryId: String(r['delivery_id']),

@@ -101,13 +101,15 @@ export function driverRows(result: unknown): Array<Record<string, unknown>> {
 
 /**
  * Constant SQL text with `$n` markers → one SQL statement with the values written in as
- * literals: JSON text dollar-quoted (with a tag the text does not contain, so no content
- * can end the literal, whatever standard_conforming_strings says), booleans as keywords.
+ * literals: text dollar-quoted (with a tag the text does not contain, so no content can
+ * end the literal, whatever standard_conforming_strings says), booleans and null as
+ * keywords.
  */
-export function withLiterals(text: string, values: ReadonlyArray<string | boolean>): SQL {
+export function withLiterals(text: string, values: ReadonlyArray<ConstantValue>): SQL {
   return sql.raw(
     text.replace(/\$(\d+)/g, (_m, n: string) => {
       const value = values[Number(n) - 1];
+      if (value === null) return 'null';
       if (typeof value === 'boolean') return value ? 'true' : 'false';
       if (value === undefined) throw new RangeError(`no value for $${n}`);
       return dollarQuoted(value);
@@ -115,26 +117,29 @@ export function withLiterals(text: string, values: ReadonlyArray<string | boolea
   );
 }
 
+/** A value for a constant statement: text (JSON or not), a boolean, or null. */
+export type ConstantValue = string | boolean | null;
+
 interface PostgresJsClient {
   unsafe(
     text: string,
-    values: ReadonlyArray<string | boolean>,
+    values: ReadonlyArray<ConstantValue>,
     options: { prepare: boolean },
   ): Promise<Array<Record<string, unknown>>>;
 }
 
 /**
- * Runs one of the hot ingestion statements: constant text, `$n` values (JSON text or
- * booleans; write JSON as `$n::text::json`). On Postgres it is a named prepared statement
+ * Runs one of the hot ingestion statements: constant text, `$n` values (text, booleans or
+ * null; write JSON as `$n::text::json`). On Postgres it is a named prepared statement
  * of the connection: parsed and planned once a plan generation (planGeneration), then a
  * single Bind/Execute that postgres.js pipelines with its neighbours — planning the runs
- * and jobs statement alone took ~1.7 ms a group. PGlite gets the values written in as literals. Rows come back raw, as
- * tx.execute gives them (see fromDriverRow).
+ * and jobs statement alone took ~1.7 ms a group. PGlite gets the values written in as
+ * literals. Rows come back raw, as tx.execute gives them (see fromDriverRow).
  */
 export async function executeConstant(
   tx: Db,
   text: string,
-  values: ReadonlyArray<string | boolean>,
+  values: ReadonlyArray<ConstantValue>,
 ): Promise<Array<Record<string, unknown>>> {
   // Drizzle keeps the driver's client on its session; postgres.js is the one with unsafe().
   const client = (tx as unknown as { session?: { client?: Partial<PostgresJsClient> } }).session

@@ -11,13 +11,7 @@ import { errors } from '../../errors.ts';
 import { createGroupCommit, GroupCommitFullError } from './group-commit.ts';
 import { APP_HOOK_KEY, recordWebhookDeliveries } from './record-webhook.ts';
 import { ingestedParts } from './payload-rows.ts';
-import { compressPayload } from './payload-text.ts';
-import type {
-  CompressedDelivery,
-  DeliveryResult,
-  RunRecordedHook,
-  VerifiedDelivery,
-} from './types.ts';
+import type { DeliveryResult, RunRecordedHook, VerifiedDelivery } from './types.ts';
 
 interface Logger {
   warn(obj: object, msg?: string): void;
@@ -85,14 +79,14 @@ export function createIngestService(opts: IngestServiceOptions) {
     secretBox: opts.secretBox,
   });
   const deliveries = createWebhookDeliveriesStore(opts.db);
-  const group = createGroupCommit<CompressedDelivery, DeliveryResult>({
+  const group = createGroupCommit<VerifiedDelivery, DeliveryResult>({
     commit: (items) => recordWebhookDeliveries(opts.db, items, { hooks }),
     maxGroup: opts.maxGroup ?? 200,
     concurrency: opts.concurrency ?? 1,
     extraLaneAt: opts.extraLaneAt ?? 1,
     maxQueued: opts.maxQueued ?? DEFAULT_MAX_QUEUED,
     // The JSON text's length: what is held and sent to the database; cheap to know.
-    sizeOf: (delivery) => delivery.payloadLength,
+    sizeOf: (delivery) => delivery.payloadJson.length,
     maxQueuedBytes: opts.maxQueuedBytes ?? DEFAULT_MAX_QUEUED_BYTES,
     maxGroupBytes: opts.maxGroupBytes ?? DEFAULT_MAX_GROUP_BYTES,
     onGroupFailure: (error, size) =>
@@ -116,7 +110,7 @@ export function createIngestService(opts: IngestServiceOptions) {
           outcome: 'error',
           durationMs: Math.round(performance.now() - delivery.startedAt),
           error: reason,
-          payloadGz: null,
+          payloadText: null,
           receivedAt: delivery.receivedAt,
         },
       ]);
@@ -131,17 +125,8 @@ export function createIngestService(opts: IngestServiceOptions) {
     /** Records a verified delivery; resolves after its transaction committed. */
     async record(delivery: VerifiedDelivery): Promise<DeliveryResult> {
       try {
-        // Compressed while earlier groups are being written.
-        return await group.submit({
-          route: delivery.route,
-          deliveryId: delivery.deliveryId,
-          event: delivery.event,
-          payload: ingestedParts(delivery.payload),
-          payloadGz: await compressPayload(delivery.payloadJson),
-          payloadLength: delivery.payloadJson.length,
-          startedAt: delivery.startedAt,
-          receivedAt: delivery.receivedAt,
-        });
+        // While it waits, only the parts of the object ingestion reads are held.
+        return await group.submit({ ...delivery, payload: ingestedParts(delivery.payload) });
       } catch (error) {
         if (error instanceof GroupCommitFullError) {
           opts.log.warn(

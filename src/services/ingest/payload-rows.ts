@@ -199,7 +199,7 @@ export function jobFromGitHub(input: unknown, ctx: RowContext): Parsed<JobWithRu
 }
 
 /**
- * The parts of a payload ingestion reads; the whole text is kept, gzipped, for replay and
+ * The parts of a payload ingestion reads; the whole text is stored as it came, for replay and
  * debugging. A delivery waits tens of milliseconds for its transaction — long enough for V8
  * to move what it holds to the old generation — so holding the full object graph (each
  * repository object alone has a hundred fields) made the heap grow by ~80 MB between major

@@ -35,7 +35,7 @@ export async function getDelivery(
 ): Promise<{ delivery: DeliveryListRow; payloadText: string | null }> {
   const row = await createWebhookDeliveriesStore(db).findById(userId, id);
   if (!row) throw new errors.NOT_FOUND('Delivery');
-  const { payload: _jsonb, payloadGz: _gz, ...delivery } = row;
+  const { payload: _jsonb, payloadGz: _gz, payloadText: _text, ...delivery } = row;
   const text = await storedPayloadText(row);
   return { delivery, payloadText: text };
 }

@@ -40,7 +40,7 @@ import {
 } from './payload-rows.ts';
 import { jobIsAhead, runIsAhead } from './progress.ts';
 import type {
-  CompressedDelivery,
+  VerifiedDelivery,
   DeliveryResult,
   RunRecordedEvent,
   RunRecordedHook,
@@ -104,7 +104,7 @@ function repositoryFacts(payload: Record<string, unknown>): RepositoryFacts | nu
 }
 
 function classify(
-  delivery: CompressedDelivery,
+  delivery: VerifiedDelivery,
   item: number,
   connection: ConnectionFacts,
   hookKey: string,
@@ -166,7 +166,7 @@ function classify(
   return target;
 }
 
-function unrouted(delivery: CompressedDelivery, item: number): Target {
+function unrouted(delivery: VerifiedDelivery, item: number): Target {
   const forApp = APP_EVENTS.has(delivery.event);
   return {
     item,
@@ -199,7 +199,7 @@ export interface RecordOptions {
 /** Records a group of deliveries in one transaction; one result per delivery, in order. */
 export async function recordWebhookDeliveries(
   db: Db,
-  deliveries: CompressedDelivery[],
+  deliveries: VerifiedDelivery[],
   opts: RecordOptions,
 ): Promise<DeliveryResult[]> {
   return db.transaction((tx) => recordInTransaction(tx, deliveries, opts));
@@ -207,7 +207,7 @@ export async function recordWebhookDeliveries(
 
 async function recordInTransaction(
   tx: Db,
-  deliveries: CompressedDelivery[],
+  deliveries: VerifiedDelivery[],
   opts: RecordOptions,
 ): Promise<DeliveryResult[]> {
   const now = opts.now ?? (() => performance.now());
@@ -260,7 +260,7 @@ async function recordInTransaction(
       outcome: t.outcome,
       durationMs: Math.max(0, Math.round(now() - d.startedAt)),
       error: t.reason,
-      payloadGz: keep ? d.payloadGz : null,
+      payloadText: keep ? d.payloadJson : null,
       receivedAt: d.receivedAt,
     };
   });

@@ -55,16 +55,6 @@ export interface VerifiedDelivery {
 }
 
 /**
- * A delivery as it waits for its transaction: the payload text compressed for storage
- * (payload-text.ts) and, as the object, only the parts ingestion reads (ingestedParts).
- */
-export interface CompressedDelivery extends Omit<VerifiedDelivery, 'payloadJson'> {
-  payloadGz: Buffer;
-  /** The JSON text's length, for the group commit's memory bounds. */
-  payloadLength: number;
-}
-
-/**
  * processed / ignored: recorded and committed. duplicate: recorded before, nothing done.
  * unknown_connection: no such connection (nothing recorded). invalid: recorded as an error
  * because the payload lacks what its event needs.

@@ -3,7 +3,8 @@
 // pull_request and installation kept, the app-level hook routing by repository id, and
 // payload retention.
 import { randomUUID } from 'node:crypto';
-import { and, eq, inArray } from 'drizzle-orm';
+import { gzipSync } from 'node:zlib';
+import { and, eq, inArray, sql } from 'drizzle-orm';
 import t from 'tap';
 import {
   repositoryConnections,
@@ -11,6 +12,7 @@ import {
   workflowJobs,
   workflowRuns,
 } from '../../../src/db/schema/index.ts';
+import { driverRows } from '../../../src/db/stores/workflow-runs-store.ts';
 import { pruneData } from '../../../src/services/prune-data.ts';
 import { storedPayloadText } from '../../../src/services/ingest/payload-text.ts';
 import { buildTestApp, knownSecrets } from '../../helper.ts';
@@ -313,7 +315,17 @@ t.test('webhook events', async (t) => {
     t.match(row, { event: 'pull_request', action: pr['action'], outcome: 'processed' });
     const kept = await storedPayloadText(row!);
     t.equal(kept, JSON.stringify({ ...pr, repository: REPO }), 'the JSON text exactly as sent');
-    t.ok(row!.payloadGz!.length * 3 < kept!.length, 'stored gzipped');
+    t.equal(row!.payloadText, kept, 'stored as text');
+    const [stored] = driverRows(
+      await app.db.execute(
+        sql`select pg_column_compression(payload_text) as compression from webhook_deliveries where delivery_id = ${deliveryId}`,
+      ),
+    );
+    if (app.database.kind === 'postgres') {
+      t.equal(stored?.['compression'], 'lz4', 'compressed by Postgres with lz4 (migration 0003)');
+    } else {
+      t.ok(stored?.['compression'], 'compressed by Postgres');
+    }
   });
 
   // Payloads the stored text must reproduce exactly, whatever jsonb or the event loop think.
@@ -472,7 +484,7 @@ t.test('webhook events', async (t) => {
       .select()
       .from(webhookDeliveries)
       .where(eq(webhookDeliveries.deliveryId, lonelyId));
-    t.match(ignored, { hookKey: 'app', connectionId: null, outcome: 'ignored', payloadGz: null });
+    t.match(ignored, { hookKey: 'app', connectionId: null, outcome: 'ignored', payloadText: null });
     t.equal(
       (await app.db.select().from(workflowRuns).where(eq(workflowRuns.githubRunId, 9_000_000_020)))
         .length,
@@ -495,7 +507,7 @@ t.test('webhook events', async (t) => {
       .from(webhookDeliveries)
       .where(eq(webhookDeliveries.deliveryId, installId));
     t.match(instRow, { hookKey: 'app', event: 'installation', outcome: 'processed' });
-    t.ok(instRow!.payloadGz);
+    t.ok(instRow!.payloadText);
   });
 
   await t.test('malformed workflow payloads: recorded as errors, answered 400', async (t) => {
@@ -542,31 +554,55 @@ t.test('webhook events', async (t) => {
       payload: { zen: 'old', hook_id: 1 },
       deliveryId,
     });
-    // One recorded before payloads were gzipped: its jsonb payload is read back as JSON text.
+    // Recorded by earlier versions: as jsonb, and gzipped; both are read back as JSON text.
     const legacyId = randomUUID();
     await deliver(app, { url, secret, event: 'ping', payload: { zen: 'x' }, deliveryId: legacyId });
     await app.db
       .update(webhookDeliveries)
-      .set({ payloadGz: null, payload: { zen: 'legacy', hook_id: 2 } })
+      .set({ payloadText: null, payload: { zen: 'legacy', hook_id: 2 } })
       .where(eq(webhookDeliveries.deliveryId, legacyId));
     const [legacy] = await app.db
       .select()
       .from(webhookDeliveries)
       .where(eq(webhookDeliveries.deliveryId, legacyId));
     t.same(JSON.parse((await storedPayloadText(legacy!))!), { zen: 'legacy', hook_id: 2 });
+    const gzippedId = randomUUID();
+    await deliver(app, {
+      url,
+      secret,
+      event: 'ping',
+      payload: { zen: 'y' },
+      deliveryId: gzippedId,
+    });
+    const gzippedText = '{"zen":"gzipped","hook_id":3}';
+    await app.db
+      .update(webhookDeliveries)
+      .set({ payloadText: null, payloadGz: gzipSync(gzippedText) })
+      .where(eq(webhookDeliveries.deliveryId, gzippedId));
+    const [gzipped] = await app.db
+      .select()
+      .from(webhookDeliveries)
+      .where(eq(webhookDeliveries.deliveryId, gzippedId));
+    t.equal(await storedPayloadText(gzipped!), gzippedText);
 
     await app.db
       .update(webhookDeliveries)
       .set({ receivedAt: new Date(Date.now() - 30 * 24 * 3600 * 1000) })
-      .where(inArray(webhookDeliveries.deliveryId, [deliveryId, legacyId]));
+      .where(inArray(webhookDeliveries.deliveryId, [deliveryId, legacyId, gzippedId]));
     await pruneData(app.db, { payloadRetentionDays: 14 });
     const rows = await app.db
       .select()
       .from(webhookDeliveries)
-      .where(inArray(webhookDeliveries.deliveryId, [deliveryId, legacyId]));
-    t.equal(rows.length, 2);
+      .where(inArray(webhookDeliveries.deliveryId, [deliveryId, legacyId, gzippedId]));
+    t.equal(rows.length, 3);
     for (const row of rows) {
-      t.match(row, { payloadGz: null, payload: null, outcome: 'processed', event: 'ping' });
+      t.match(row, {
+        payloadText: null,
+        payloadGz: null,
+        payload: null,
+        outcome: 'processed',
+        event: 'ping',
+      });
       t.equal(await storedPayloadText(row), null);
     }
   });

@@ -230,7 +230,7 @@ t.test('webhook security', async (t) => {
       outcome: 'ignored',
       connectionId: connection.id,
     });
-    t.ok(row!.payloadGz, 'payload kept for debugging');
+    t.ok(row!.payloadText, 'payload kept for debugging');
   });
 
   await t.test('missing event or delivery headers: 400 after verification', async (t) => {

@@ -108,7 +108,7 @@ t.test('the delivery log API', async (t) => {
     outcome: 'processed',
     durationMs: 3,
     error: null,
-    payloadGz: null,
+    payloadText: null,
     ...over,
     receivedAt: over.receivedAt ?? new Date(),
   });

@@ -169,7 +169,7 @@ t.test('replaying stored deliveries', async (t) => {
     const notKept = await send(runPayload({ id: 9_100_005 }));
     await app.db
       .update(webhookDeliveries)
-      .set({ payloadGz: null })
+      .set({ payloadText: null })
       .where(eq(webhookDeliveries.deliveryId, notKept.deliveryId));
     const never = await replay((await rowOf(notKept.deliveryId)).id);
     t.equal(never.statusCode, 410);
@@ -212,7 +212,7 @@ t.test('replaying stored deliveries', async (t) => {
     // Payload gone: back to the delivery with the reason.
     await app.db
       .update(webhookDeliveries)
-      .set({ payloadGz: null })
+      .set({ payloadText: null })
       .where(eq(webhookDeliveries.id, id));
     const gone = await post(id, session.csrfToken);
     t.equal(gone.statusCode, 303);
