@@ -54,7 +54,7 @@ function isGone(err: unknown): boolean {
 export async function downloadJobLog(
   octokit: Requester,
   req: JobLogRequest,
-  opts: { maxBytes?: number } = {},
+  opts: { maxBytes?: number; signal?: AbortSignal | undefined } = {},
 ): Promise<JobLog> {
   const maxBytes = opts.maxBytes ?? MAX_LOG_BYTES;
   try {
@@ -64,10 +64,10 @@ export async function downloadJobLog(
         owner: req.owner,
         repo: req.repo,
         job_id: req.jobId,
-        request: { redirect: 'manual', parseSuccessResponseBody: false },
+        request: { redirect: 'manual', parseSuccessResponseBody: false, signal: opts.signal },
       },
     )) as unknown as StreamResponse;
-    const body = await followToBody(response, maxBytes);
+    const body = await followToBody(response, maxBytes, { signal: opts.signal });
     return {
       text: decodeTail(body.bytes, body.truncated),
       truncated: body.truncated,
@@ -76,13 +76,14 @@ export async function downloadJobLog(
   } catch (err) {
     if (!isGone(err)) throw err;
   }
-  return downloadFromRunArchive(octokit, req, maxBytes);
+  return downloadFromRunArchive(octokit, req, maxBytes, opts.signal);
 }
 
 async function downloadFromRunArchive(
   octokit: Requester,
   req: JobLogRequest,
   maxBytes: number,
+  signal: AbortSignal | undefined,
 ): Promise<JobLog> {
   let archive: { bytes: Uint8Array; truncated: boolean };
   try {
@@ -92,10 +93,10 @@ async function downloadFromRunArchive(
         owner: req.owner,
         repo: req.repo,
         run_id: req.runId,
-        request: { redirect: 'manual', parseSuccessResponseBody: false },
+        request: { redirect: 'manual', parseSuccessResponseBody: false, signal },
       },
     )) as unknown as StreamResponse;
-    archive = await followToBody(response, MAX_ARCHIVE_BYTES, { failWhenLarger: true });
+    archive = await followToBody(response, MAX_ARCHIVE_BYTES, { failWhenLarger: true, signal });
   } catch (err) {
     if (isGone(err)) throw new LogUnavailableError(`no log for job ${req.jobId}`);
     throw err;
@@ -145,7 +146,7 @@ export function jobLogFromArchive(zip: Uint8Array, jobName: string): string | un
 async function followToBody(
   response: StreamResponse,
   maxBytes: number,
-  opts: { failWhenLarger?: boolean } = {},
+  opts: { failWhenLarger?: boolean; signal?: AbortSignal | undefined } = {},
 ): Promise<{ bytes: Uint8Array; truncated: boolean }> {
   if (response.status >= 300 && response.status < 400) {
     await cancel(response.data);
@@ -156,7 +157,9 @@ async function followToBody(
     // A signed URL on a storage origin: fetched without our Authorization header.
     const blob = await fetch(location, {
       redirect: 'follow',
-      signal: AbortSignal.timeout(DOWNLOAD_TIMEOUT_MS),
+      signal: opts.signal
+        ? AbortSignal.any([opts.signal, AbortSignal.timeout(DOWNLOAD_TIMEOUT_MS)])
+        : AbortSignal.timeout(DOWNLOAD_TIMEOUT_MS),
     });
     if (blob.status === 404 || blob.status === 410) {
       await blob.body?.cancel();

@@ -1,13 +1,20 @@
 // The analyse-incident job: runs the incident analysis and translates failures into queue
-// decisions (GitHub 4xx → no retry, rate limit → wait as GitHub says, anything else →
-// retry with backoff). The last failed attempt leaves the reason on the incident.
+// decisions (GitHub 4xx → no retry, rate limit → wait as GitHub says, stopped by shutdown →
+// again in a few seconds, anything else → retry with backoff). The last failed attempt
+// leaves the reason on the incident.
 import {
   analyseIncident,
   recordAnalysisFailure,
   type AnalyseIncidentDeps,
 } from '../services/incidents/analyse-incident.ts';
 import { toJobError } from './github-job-error.ts';
-import { JOB_POLICY, RetryLaterError, UnrecoverableJobError, type Processor } from './types.ts';
+import {
+  interruptedByShutdown,
+  JOB_POLICY,
+  RetryLaterError,
+  UnrecoverableJobError,
+  type Processor,
+} from './types.ts';
 
 export function createAnalyseIncidentProcessor(
   deps: AnalyseIncidentDeps,
@@ -20,6 +27,7 @@ export function createAnalyseIncidentProcessor(
         reason: data.reason,
         jobKey: ctx.jobId,
         finalAttempt,
+        signal: ctx.signal,
       });
       if (result.outcome !== 'analysed') {
         ctx.log.info(
@@ -28,7 +36,7 @@ export function createAnalyseIncidentProcessor(
         );
       }
     } catch (err) {
-      const mapped = toJobError(err);
+      const mapped = toJobError(interruptedByShutdown(err, ctx, 'analysis'));
       if (!(mapped instanceof RetryLaterError)) {
         const final = mapped instanceof UnrecoverableJobError || finalAttempt;
         await recordAnalysisFailure(deps.db, {

@@ -9,10 +9,7 @@ import { pruneData } from '../services/prune-data.ts';
 import { backfillRuns } from '../services/repositories/backfill-runs.ts';
 import { createAnalyseIncidentProcessor } from './analyse-incident.ts';
 import { toJobError } from './github-job-error.ts';
-import { RetryLaterError, type Processors } from './types.ts';
-
-/** A job stopped by shutdown runs again this long after (another worker, or the restart). */
-const INTERRUPTED_RETRY_MS = 5_000;
+import { interruptedByShutdown, type Processors } from './types.ts';
 
 export interface JobDeps {
   db: Db;
@@ -45,12 +42,7 @@ export function createProcessors(deps: JobDeps): Processors {
         );
         ctx.log.info({ connectionId: data.connectionId, ...result }, 'runs backfilled');
       } catch (err) {
-        // Stopped by shutdown (the abort itself, not some other failure meanwhile): kept for
-        // later (BullMQ) without spending an attempt.
-        if (ctx.signal.aborted && (err as Error | undefined)?.name === 'AbortError') {
-          throw new RetryLaterError(INTERRUPTED_RETRY_MS, 'backfill interrupted by shutdown');
-        }
-        throw toJobError(err);
+        throw toJobError(interruptedByShutdown(err, ctx, 'backfill'));
       }
     },
   };

@@ -66,6 +66,21 @@ export class RetryLaterError extends Error {
   }
 }
 
+/** A job stopped by shutdown runs again this long after (another worker, or the restart). */
+const INTERRUPTED_RETRY_MS = 5_000;
+
+/**
+ * The job's failure as shutdown's abort — the signal aborted and this error its AbortError,
+ * not some other failure meanwhile — is a RetryLaterError: kept for later (BullMQ) without
+ * spending an attempt. Anything else is returned as it is.
+ */
+export function interruptedByShutdown(err: unknown, ctx: JobContext, what: string): unknown {
+  if (ctx.signal.aborted && (err as Error | undefined)?.name === 'AbortError') {
+    return new RetryLaterError(INTERRUPTED_RETRY_MS, `${what} interrupted by shutdown`);
+  }
+  return err;
+}
+
 /**
  * Why BullMQ would refuse `jobId` as a custom job id (it rejects ids holding ':' and ids
  * that read as integers), or null. Both backends check it, so an id only Redis would

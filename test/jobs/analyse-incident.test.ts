@@ -256,6 +256,68 @@ t.test('GitHub failures become queue decisions', async (t) => {
   });
 });
 
+t.test('shutdown stops an analysis before it stores anything; it runs again soon', async (t) => {
+  const { db } = await testDatabase();
+  const fx = await githubFixture(t);
+  const connection = await connectFixture(db, fx);
+
+  // A GitHub client whose requests record the signal they carry and begin the shutdown:
+  // while the request is on its way, or once it has answered.
+  function stoppingProcessor(closing: AbortController, when: 'during' | 'after') {
+    const signals: Array<AbortSignal | undefined> = [];
+    const process = createAnalyseIncidentProcessor({
+      db,
+      log: silent,
+      github: {
+        forUser: async (userId) => {
+          const octokit = await fx.github.forUser(userId);
+          const request = (async (
+            route: string,
+            options?: { request?: { signal?: AbortSignal } },
+          ) => {
+            signals.push(options?.request?.signal);
+            if (when === 'during') closing.abort();
+            const response = await octokit.request(route, options);
+            if (when === 'after') closing.abort();
+            return response;
+          }) as unknown as typeof octokit.request;
+          return { request };
+        },
+      },
+    });
+    return { process, signals };
+  }
+
+  for (const when of ['during', 'after'] as const) {
+    await t.test(`shutdown ${when} the log download`, async (t) => {
+      const { incident, jobKey } = await failingRun(db, fx, connection, [
+        { name: 'test', conclusion: 'failure', log: JEST_LOG },
+      ]);
+      // Both runs fail the same way: one incident, whose events the first case left.
+      const analysedBefore = (await events(db, incident.id, 'analysed')).length;
+      const closing = new AbortController();
+      const { process, signals } = stoppingProcessor(closing, when);
+      const err = await process(
+        { incidentId: incident.id, reason: 'opened' },
+        { ...ctx(jobKey), signal: closing.signal },
+      ).catch((e: unknown) => e);
+      t.ok(err instanceof RetryLaterError, 'kept for later without spending an attempt');
+      t.equal((err as RetryLaterError).delayMs, 5000);
+      t.match((err as Error).message, /analysis interrupted by shutdown/);
+      t.equal(signals[0], closing.signal, "the GitHub request carried the job's signal");
+      if (when === 'during') t.equal(signals.length, 1, 'nothing more was asked of GitHub');
+      t.equal((await events(db, incident.id, 'analysed')).length, analysedBefore, 'nothing stored');
+      t.equal((await events(db, incident.id, 'analysis_failed')).length, 0, 'not a failure');
+      t.equal((await reload(db, incident.id)).analysisError, null);
+
+      // After the restart, the same job runs to the end.
+      await processorFor(db, fx)({ incidentId: incident.id, reason: 'opened' }, ctx(jobKey));
+      t.equal((await reload(db, incident.id)).analysisStatus, 'done');
+      t.equal((await events(db, incident.id, 'analysed')).length, analysedBefore + 1);
+    });
+  }
+});
+
 t.test('a job killed mid-analysis is retried and duplicates nothing', async (t) => {
   const { db } = await testDatabase();
   const fx = await githubFixture(t);

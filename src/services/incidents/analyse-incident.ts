@@ -46,6 +46,11 @@ export interface AnalyseIncidentInput {
   jobKey: string;
   /** No retry follows this attempt: finish with what is available. */
   finalAttempt: boolean;
+  /**
+   * Aborted when the worker shuts down: GitHub requests and log downloads in flight stop,
+   * and the analysis ends with the signal's AbortError before anything is stored.
+   */
+  signal?: AbortSignal | undefined;
 }
 
 export type AnalyseOutcome =
@@ -94,20 +99,26 @@ export async function analyseIncident(
     .map((j) => ({ name: j.name, githubJobId: j.githubJobId, failedSteps: j.failedSteps }));
   if (failed.length === 0 && run.conclusion !== 'startup_failure') {
     // The run's job events have not arrived (or never will): ask GitHub for them.
-    failed = await failedJobsFromGitHub(await github(), owner, repo, run, occurrence.runAttempt);
+    failed = await failedJobsFromGitHub(
+      await github(),
+      owner,
+      repo,
+      run,
+      occurrence.runAttempt,
+      input.signal,
+    );
   }
 
   const selected = failed.slice(0, deps.maxJobs ?? DEFAULT_MAX_JOBS);
   const results: JobAnalysis[] = [];
   for (const job of selected) {
+    input.signal?.throwIfAborted();
     try {
-      const log = await downloadJobLog(await github(), {
-        owner,
-        repo,
-        jobId: job.githubJobId,
-        jobName: job.name,
-        runId: run.githubRunId,
-      });
+      const log = await downloadJobLog(
+        await github(),
+        { owner, repo, jobId: job.githubJobId, jobName: job.name, runId: run.githubRunId },
+        { signal: input.signal },
+      );
       results.push({
         jobName: job.name,
         githubJobId: job.githubJobId,
@@ -131,6 +142,8 @@ export async function analyseIncident(
   if (selected.length > 0 && !anyLog && fresh && !input.finalAttempt) {
     throw new LogsNotReadyError('GitHub does not serve the logs of the failed jobs yet');
   }
+  // Past this point the analysis is stored and the re-run asked for: not interrupted.
+  input.signal?.throwIfAborted();
   const analysis =
     mergeAnalyses(results) ??
     analysisWithoutLogs({
@@ -164,10 +177,18 @@ async function failedJobsFromGitHub(
   repo: string,
   run: WorkflowRun,
   attempt: number,
+  signal: AbortSignal | undefined,
 ): Promise<FailedJob[]> {
   const response = await octokit.request(
     'GET /repos/{owner}/{repo}/actions/runs/{run_id}/attempts/{attempt_number}/jobs',
-    { owner, repo, run_id: run.githubRunId, attempt_number: attempt, per_page: 100 },
+    {
+      owner,
+      repo,
+      run_id: run.githubRunId,
+      attempt_number: attempt,
+      per_page: 100,
+      request: { signal },
+    },
   );
   return response.data.jobs
     .filter((j) => FAILED.has(j.conclusion ?? ''))
