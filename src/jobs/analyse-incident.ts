@@ -7,6 +7,7 @@ import {
   recordAnalysisFailure,
   type AnalyseIncidentDeps,
 } from '../services/incidents/analyse-incident.ts';
+import { createIncidentsStore } from '../db/stores/incidents-store.ts';
 import { toJobError } from './github-job-error.ts';
 import {
   interruptedByShutdown,
@@ -37,21 +38,24 @@ export function createAnalyseIncidentProcessor(
       }
     } catch (err) {
       const mapped = toJobError(interruptedByShutdown(err, ctx, 'analysis'));
-      if (!(mapped instanceof RetryLaterError)) {
-        const final = mapped instanceof UnrecoverableJobError || finalAttempt;
-        await recordAnalysisFailure(deps.db, {
-          incidentId: data.incidentId,
-          jobKey: ctx.jobId,
-          reason: data.reason,
-          message: (mapped as Error).message ?? String(mapped),
-          final,
-        }).catch((recordErr: unknown) =>
-          ctx.log.warn(
-            { incidentId: data.incidentId, err: (recordErr as Error).message },
-            'could not record the analysis failure',
-          ),
-        );
-      }
+      // Put off (rate limit, shutdown): not a failure, and no longer running — a rate
+      // limit can hold it for up to an hour.
+      const recorded =
+        mapped instanceof RetryLaterError
+          ? createIncidentsStore(deps.db).markAnalysisWaiting(data.incidentId)
+          : recordAnalysisFailure(deps.db, {
+              incidentId: data.incidentId,
+              jobKey: ctx.jobId,
+              reason: data.reason,
+              message: (mapped as Error).message ?? String(mapped),
+              final: mapped instanceof UnrecoverableJobError || finalAttempt,
+            });
+      await recorded.catch((recordErr: unknown) =>
+        ctx.log.warn(
+          { incidentId: data.incidentId, err: (recordErr as Error).message },
+          'could not record how the analysis attempt ended',
+        ),
+      );
       throw mapped;
     }
   };

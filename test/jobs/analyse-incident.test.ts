@@ -205,7 +205,10 @@ t.test('GitHub failures become queue decisions', async (t) => {
       );
       t.ok(err instanceof RetryLaterError);
       t.equal((err as RetryLaterError).delayMs, 7000);
-      t.equal((await reload(db, incident.id)).analysisError, null);
+      t.match(await reload(db, incident.id), {
+        analysisError: null,
+        analysisStatus: 'pending', // waiting again, not shown as running meanwhile
+      });
       fx.fake.rateLimitNext('GET', logPath, {
         kind: 'secondary',
         status: 429,
@@ -308,7 +311,7 @@ t.test('shutdown stops an analysis before it stores anything; it runs again soon
       if (when === 'during') t.equal(signals.length, 1, 'nothing more was asked of GitHub');
       t.equal((await events(db, incident.id, 'analysed')).length, analysedBefore, 'nothing stored');
       t.equal((await events(db, incident.id, 'analysis_failed')).length, 0, 'not a failure');
-      t.equal((await reload(db, incident.id)).analysisError, null);
+      t.match(await reload(db, incident.id), { analysisError: null, analysisStatus: 'pending' });
 
       // After the restart, the same job runs to the end.
       await processorFor(db, fx)({ incidentId: incident.id, reason: 'opened' }, ctx(jobKey));

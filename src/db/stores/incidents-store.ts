@@ -181,6 +181,14 @@ export function createIncidentsStore(db: Db) {
       return row!;
     },
 
+    /** A running analysis that was put off (not failed): it waits again. */
+    async markAnalysisWaiting(id: string, tx: Db = db): Promise<void> {
+      await tx
+        .update(incidents)
+        .set({ analysisStatus: 'pending', updatedAt: new Date() })
+        .where(and(eq(incidents.id, id), eq(incidents.analysisStatus, 'running')));
+    },
+
     async getById(id: string, tx: Db = db): Promise<Incident | undefined> {
       const [row] = await tx.select().from(incidents).where(eq(incidents.id, id));
       return row;
