@@ -51,7 +51,7 @@ const DEFAULT_MAX_QUEUED = 1000;
  * and a waiting delivery is held as text and parsed object both.
  */
 const DEFAULT_MAX_QUEUED_BYTES = 64 * 1024 * 1024;
-/** Keeps one transaction's statement (all payloads in one JSON parameter) reasonable. */
+/** Keeps one transaction's statements (every payload of the group is sent) reasonable. */
 const DEFAULT_MAX_GROUP_BYTES = 8 * 1024 * 1024;
 
 /** A failure, described without query text or parameters (they may hold payload data). */

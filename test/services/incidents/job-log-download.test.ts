@@ -1,6 +1,8 @@
 // Log download details the fake GitHub does not exercise: the tail kept under the size cap
 // (cut at a line, never mid-character), a job log answered directly with 200 (some proxies
 // and GitHub Enterprise setups), and the archive's per-step layout.
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { strToU8, zipSync } from 'fflate';
 import t from 'tap';
 import { downloadJobLog, jobLogFromArchive, readTail } from '../../../src/github/logs.ts';
@@ -58,4 +60,47 @@ t.test('the archive: whole-job files first, else the job folder in step order', 
   t.equal(jobLogFromArchive(zip, 'unit / node 20'), 'unit log');
   t.equal(jobLogFromArchive(zip, 'lint'), 'first step\nsecond step\nlast step');
   t.equal(jobLogFromArchive(zip, 'missing'), undefined);
+});
+
+t.test('shutdown cuts off a log download from storage in flight', async (t) => {
+  // Storage that sends the headers and part of the log, then nothing more.
+  let reached!: () => void;
+  const started = new Promise<void>((resolve) => (reached = resolve));
+  const storage = createServer((_req, res) => {
+    res.writeHead(200, { 'content-type': 'text/plain' });
+    res.write('2024-01-01T00:00:00Z first line\n');
+    reached();
+  });
+  await new Promise<void>((resolve) => storage.listen(0, '127.0.0.1', resolve));
+  t.teardown(() => {
+    storage.closeAllConnections();
+    storage.close();
+  });
+  const { port } = storage.address() as AddressInfo;
+  const requester = {
+    request: (async () => ({
+      status: 302,
+      headers: { location: `http://127.0.0.1:${port}/log` },
+      data: null,
+    })) as never,
+  };
+  const closing = new AbortController();
+  const download = downloadJobLog(
+    requester,
+    { owner: 'o', repo: 'r', jobId: 1, jobName: 'test', runId: 2 },
+    { signal: closing.signal },
+  );
+  await started;
+  closing.abort();
+  let timer: NodeJS.Timeout | undefined;
+  const outcome = await Promise.race([
+    download.then(
+      () => 'finished',
+      (err: unknown) => (err as Error).name,
+    ),
+    // The download's own timeout is minutes away: this is the signal or nothing.
+    new Promise((resolve) => (timer = setTimeout(resolve, 5_000, 'still downloading'))),
+  ]);
+  clearTimeout(timer);
+  t.equal(outcome, 'AbortError');
 });
