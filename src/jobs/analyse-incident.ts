@@ -5,9 +5,9 @@
 import {
   analyseIncident,
   recordAnalysisFailure,
+  recordAnalysisPutOff,
   type AnalyseIncidentDeps,
 } from '../services/incidents/analyse-incident.ts';
-import { createIncidentsStore } from '../db/stores/incidents-store.ts';
 import { toJobError } from './github-job-error.ts';
 import {
   interruptedByShutdown,
@@ -38,11 +38,10 @@ export function createAnalyseIncidentProcessor(
       }
     } catch (err) {
       const mapped = toJobError(interruptedByShutdown(err, ctx, 'analysis'));
-      // Put off (rate limit, shutdown): not a failure, and no longer running — a rate
-      // limit can hold it for up to an hour.
+      // Put off (rate limit, shutdown): a rate limit can hold it for up to an hour.
       const recorded =
         mapped instanceof RetryLaterError
-          ? createIncidentsStore(deps.db).markAnalysisWaiting(data.incidentId)
+          ? recordAnalysisPutOff(deps.db, data.incidentId)
           : recordAnalysisFailure(deps.db, {
               incidentId: data.incidentId,
               jobKey: ctx.jobId,

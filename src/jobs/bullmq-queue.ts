@@ -237,7 +237,7 @@ export function startBullmqWorkers(
       // expire and another worker retries them), and BullMQ's graceful close would wait for
       // Redis forever.
       const force = connection.status !== 'ready';
-      // Long jobs (a backfill) stop at their next step and are moved to delayed.
+      // Long jobs (a backfill, an analysis) stop at their next step and are moved to delayed.
       closing.abort();
       await Promise.all(workers.map((w) => w.close(force)));
       connection.disconnect();

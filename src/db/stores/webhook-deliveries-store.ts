@@ -53,6 +53,9 @@ export interface ConnectionHealth {
   lastErrorAt: Date | null;
 }
 
+/** The statement's text by its number of payload parameters (insertDeliveries). */
+const insertStatements = new Map<number, string>();
+
 /**
  * Deliveries recorded in one statement: their fields in $1 (JSON), their payloads each in
  * a text parameter of its own ($2 …) — sent as they are, where inside the JSON they would
@@ -65,9 +68,11 @@ export interface ConnectionHealth {
  * The number of payload parameters is rounded up to a power of two (unused ones null), so
  * a few prepared statements serve every group size.
  */
-function insertDeliveriesStatement(slots: number): string {
+function insertDeliveries(slots: number): string {
+  const cached = insertStatements.get(slots);
+  if (cached !== undefined) return cached;
   const params = Array.from({ length: slots }, (_, i) => `$${i + 2}::text`).join(', ');
-  return `
+  const text = `
 with payloads as (
   select slot::int, payload_text from unnest(array[${params}]) with ordinality as p(payload_text, slot)
 )
@@ -92,16 +97,7 @@ on conflict (hook_key, delivery_id) do update set connection_id = excluded.conne
   received_at = excluded.received_at
 where webhook_deliveries.outcome = 'error'
 returning id, hook_key, delivery_id, outcome`;
-}
-
-const insertStatements = new Map<number, string>();
-
-function insertDeliveries(slots: number): string {
-  let text = insertStatements.get(slots);
-  if (text === undefined) {
-    text = insertDeliveriesStatement(slots);
-    insertStatements.set(slots, text);
-  }
+  insertStatements.set(slots, text);
   return text;
 }
 

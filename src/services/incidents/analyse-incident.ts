@@ -314,6 +314,11 @@ async function requestRerun(
   }
 }
 
+/** An attempt put off (rate limit, shutdown): not a failure, and no longer running. */
+export async function recordAnalysisPutOff(db: Db, incidentId: string): Promise<void> {
+  await createIncidentsStore(db).markAnalysisWaiting(incidentId);
+}
+
 /** Records why an analysis attempt failed; the last attempt marks the analysis failed. */
 export async function recordAnalysisFailure(
   db: Db,
