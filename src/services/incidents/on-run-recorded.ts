@@ -159,7 +159,7 @@ function sameJobs(a: readonly string[], b: readonly string[]): boolean {
 
 async function requestAnalysis(
   ctx: Context,
-  incident: Incident,
+  incident: Pick<Incident, 'id' | 'occurrences'>,
   reason: AnalyseReason,
   jobKey = analyseJobKey(incident.id, incident.occurrences),
 ): Promise<boolean> {
@@ -184,7 +184,15 @@ async function recordFailure(ctx: Context, attemptJobs: WorkflowJob[]): Promise<
     failedJobs,
   });
 
-  const counted = await store.findByRunAttempt(connection.id, run.id, run.runAttempt, tx);
+  // The statements of each step below are sent together (pipelined on the transaction's
+  // connection, run in order by Postgres): each step is one round trip, not one a statement.
+  // Reads first, all three — the failure is either counted already, or joins an unresolved
+  // incident, or reopens or follows a resolved one.
+  const [counted, unresolved, resolved] = await Promise.all([
+    store.findByRunAttempt(connection.id, run.id, run.runAttempt, tx),
+    store.findUnresolved(connection.id, fingerprint, tx),
+    store.findLastResolved(connection.id, fingerprint, tx),
+  ]);
   if (counted) return refreshFailedJobs(ctx, counted, failedJobs, fingerprint);
 
   const startedAt = runStartedAt(run, ctx.now);
@@ -193,77 +201,84 @@ async function recordFailure(ctx: Context, attemptJobs: WorkflowJob[]): Promise<
   const occurrence = { runId: run.id, runAttempt: run.runAttempt, occurredAt: startedAt };
   const later = (a: Date, b: Date) => (a > b ? a : b);
 
-  const unresolved = await store.findUnresolved(connection.id, fingerprint, tx);
   if (unresolved) {
-    await store.addOccurrence({ incidentId: unresolved.id, ...occurrence }, tx);
     const occurrences = unresolved.occurrences + 1;
     const ignored = unresolved.status === 'ignored';
-    const updated = await store.update(
-      unresolved.id,
-      {
-        occurrences,
-        lastRunId: run.id,
-        lastSeenAt: later(unresolved.lastSeenAt, seenAt),
-        severity: severityFor({ onDefaultBranch, occurrences, flaky: unresolved.flaky }),
-        ...(ignored ? {} : { analysisStatus: 'pending' }),
-      },
-      tx,
-    );
-    await store.addEvent(
-      { incidentId: unresolved.id, kind: 'occurrence', data: runEventData(run) },
-      tx,
-    );
-    // Ignored incidents keep counting, silently: nobody wants an analysis of them.
-    return ignored ? false : requestAnalysis(ctx, updated, 'occurrence');
+    const [, , , wrote] = await Promise.all([
+      store.addOccurrence({ incidentId: unresolved.id, ...occurrence }, tx),
+      store.update(
+        unresolved.id,
+        {
+          occurrences,
+          lastRunId: run.id,
+          lastSeenAt: later(unresolved.lastSeenAt, seenAt),
+          severity: severityFor({ onDefaultBranch, occurrences, flaky: unresolved.flaky }),
+          ...(ignored ? {} : { analysisStatus: 'pending' }),
+        },
+        tx,
+      ),
+      store.addEvent(
+        { incidentId: unresolved.id, kind: 'occurrence', data: runEventData(run) },
+        tx,
+      ),
+      // Ignored incidents keep counting, silently: nobody wants an analysis of them.
+      ignored ? false : requestAnalysis(ctx, { id: unresolved.id, occurrences }, 'occurrence'),
+    ]);
+    return wrote;
   }
 
-  const resolved = await store.findLastResolved(connection.id, fingerprint, tx);
   if (resolved?.resolvedAt) {
     const latest = await store.latestOccurrence(resolved.id, tx);
     if (latest && startedAt < latest.occurredAt) {
       // Older than the failure the incident already knew, delivered late: an old run, not
       // a regression. It is counted without reopening.
-      await store.addOccurrence({ incidentId: resolved.id, ...occurrence }, tx);
-      await store.update(resolved.id, { occurrences: resolved.occurrences + 1 }, tx);
-      await store.addEvent(
-        {
-          incidentId: resolved.id,
-          kind: 'occurrence',
-          note: 'An older run failed (delivered late); the incident stays resolved.',
-          data: { ...runEventData(run), late: true },
-        },
-        tx,
-      );
+      await Promise.all([
+        store.addOccurrence({ incidentId: resolved.id, ...occurrence }, tx),
+        store.update(resolved.id, { occurrences: resolved.occurrences + 1 }, tx),
+        store.addEvent(
+          {
+            incidentId: resolved.id,
+            kind: 'occurrence',
+            note: 'An older run failed (delivered late); the incident stays resolved.',
+            data: { ...runEventData(run), late: true },
+          },
+          tx,
+        ),
+      ]);
       return false;
     }
     if (seenAt.getTime() - resolved.resolvedAt.getTime() <= ctx.reopenWindowMs) {
-      await store.addOccurrence({ incidentId: resolved.id, ...occurrence }, tx);
       const occurrences = resolved.occurrences + 1;
-      const reopened = await store.update(
-        resolved.id,
-        {
-          status: 'open',
-          resolvedAt: null,
-          resolvedBy: null,
-          acknowledgedAt: null,
-          occurrences,
-          lastRunId: run.id,
-          lastSeenAt: later(resolved.lastSeenAt, seenAt),
-          severity: severityFor({ onDefaultBranch, occurrences, flaky: resolved.flaky }),
-          analysisStatus: 'pending',
-        },
-        tx,
-      );
-      await store.addEvent(
-        {
-          incidentId: resolved.id,
-          kind: 'reopened',
-          note: `Failed again ${describeGap(seenAt.getTime() - resolved.resolvedAt.getTime())} after it was resolved.`,
-          data: runEventData(run),
-        },
-        tx,
-      );
-      return requestAnalysis(ctx, reopened, 'reopened');
+      const gap = describeGap(seenAt.getTime() - resolved.resolvedAt.getTime());
+      const [, , , wrote] = await Promise.all([
+        store.addOccurrence({ incidentId: resolved.id, ...occurrence }, tx),
+        store.update(
+          resolved.id,
+          {
+            status: 'open',
+            resolvedAt: null,
+            resolvedBy: null,
+            acknowledgedAt: null,
+            occurrences,
+            lastRunId: run.id,
+            lastSeenAt: later(resolved.lastSeenAt, seenAt),
+            severity: severityFor({ onDefaultBranch, occurrences, flaky: resolved.flaky }),
+            analysisStatus: 'pending',
+          },
+          tx,
+        ),
+        store.addEvent(
+          {
+            incidentId: resolved.id,
+            kind: 'reopened',
+            note: `Failed again ${gap} after it was resolved.`,
+            data: runEventData(run),
+          },
+          tx,
+        ),
+        requestAnalysis(ctx, { id: resolved.id, occurrences }, 'reopened'),
+      ]);
+      return wrote;
     }
   }
 
@@ -288,9 +303,12 @@ async function recordFailure(ctx: Context, attemptJobs: WorkflowJob[]): Promise<
     },
     tx,
   );
-  await store.addOccurrence({ incidentId: incident.id, ...occurrence }, tx);
-  await store.addEvent({ incidentId: incident.id, kind: 'opened', data: runEventData(run) }, tx);
-  return requestAnalysis(ctx, incident, 'opened');
+  const [, , wrote] = await Promise.all([
+    store.addOccurrence({ incidentId: incident.id, ...occurrence }, tx),
+    store.addEvent({ incidentId: incident.id, kind: 'opened', data: runEventData(run) }, tx),
+    requestAnalysis(ctx, incident, 'opened'),
+  ]);
+  return wrote;
 }
 
 /**
@@ -341,32 +359,38 @@ async function resolveByGreenRun(ctx: Context): Promise<void> {
     tx,
   );
   const greenStarted = runStartedAt(run, ctx.now);
-  for (const incident of active) {
-    const latest = await store.latestOccurrence(incident.id, tx);
+  // One round trip for the latest failures of all of them, one for all the changes.
+  const latests = await Promise.all(active.map((i) => store.latestOccurrence(i.id, tx)));
+  const writes: Array<Promise<unknown>> = [];
+  active.forEach((incident, i) => {
+    const latest = latests[i];
     const newer =
       latest === undefined ||
       (latest.runId === run.id
         ? run.runAttempt > latest.runAttempt
         : latest.occurredAt.getTime() <= greenStarted.getTime());
-    if (!newer) continue;
-    await store.update(
-      incident.id,
-      { status: 'resolved', resolvedBy: 'green_run', resolvedAt: run.completedAt ?? ctx.now },
-      tx,
+    if (!newer) return;
+    writes.push(
+      store.update(
+        incident.id,
+        { status: 'resolved', resolvedBy: 'green_run', resolvedAt: run.completedAt ?? ctx.now },
+        tx,
+      ),
+      store.addEvent(
+        {
+          incidentId: incident.id,
+          kind: 'resolved',
+          note:
+            latest?.runId === run.id
+              ? `Re-run attempt ${run.runAttempt} passed.`
+              : `Run #${run.runNumber ?? run.githubRunId} passed.`,
+          data: { ...runEventData(run), resolvedBy: 'green_run' },
+        },
+        tx,
+      ),
     );
-    await store.addEvent(
-      {
-        incidentId: incident.id,
-        kind: 'resolved',
-        note:
-          latest?.runId === run.id
-            ? `Re-run attempt ${run.runAttempt} passed.`
-            : `Run #${run.runNumber ?? run.githubRunId} passed.`,
-        data: { ...runEventData(run), resolvedBy: 'green_run' },
-      },
-      tx,
-    );
-  }
+  });
+  await Promise.all(writes);
 }
 
 function describeGap(ms: number): string {
