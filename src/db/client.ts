@@ -72,7 +72,12 @@ async function openPostgres(url: string, max: number): Promise<DatabaseHandle> {
     // custom planning cost Postgres ~2.7 ms a group (a third of its CPU in the benchmark).
     // A generic plan made while the tables were small would scan them as they grow, though:
     // executeConstant re-prepares at 4, 16, 64 … executions.
-    connection: { plan_cache_mode: 'auto' },
+    // No JIT: it compiles a statement's expressions at every execution, prepared or not.
+    // Once workflow_jobs held ~450,000 rows, the estimated cost of ingestion's runs-and-jobs
+    // statement passed jit_above_cost and each execution spent ~150 ms compiling 112
+    // functions for a few milliseconds of work (auto_explain showed it). These are short
+    // indexed statements; the statistics' aggregates are bounded by their time window.
+    connection: { plan_cache_mode: 'auto', jit: 'off' },
   });
   try {
     await client`select 1`;

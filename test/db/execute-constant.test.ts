@@ -44,3 +44,11 @@ t.test('on Postgres it is prepared afresh after 4, 16 … executions', onPostgre
   });
   t.same(prepared, [text, `${text}\n-- plan generation 1`, `${text}\n-- plan generation 2`]);
 });
+
+t.test('on Postgres the pool runs without JIT', onPostgres, async (t) => {
+  // JIT compiles at every execution: ~150 ms for ingestion's runs-and-jobs statement once its
+  // tables are large enough for the planner's estimate to pass jit_above_cost.
+  const { db } = await testDatabase();
+  const rows = driverRows(await db.execute(sql`select current_setting('jit') as jit`));
+  t.same(rows, [{ jit: 'off' }]);
+});
