@@ -48,7 +48,7 @@ const PROFILE = process.env.BENCH_PROFILE === '1';
 const QUICK_RATE = process.env.BENCH_QUICK === 'rate';
 const QUICK = PROFILE || QUICK_RATE || process.env.BENCH_QUICK === '1';
 /**
- * Rounds of each scenario; the report shows the median run by req/s and the range. On this
+ * Rounds of each scenario; the report shows the median run (medianOf) and the range. On this
  * 2-core VM one run of the same code swings by a third, so a single run proves little.
  */
 const REPEAT = Math.max(1, Number(process.env.BENCH_REPEAT ?? (QUICK ? 3 : 5)));
@@ -210,7 +210,7 @@ interface Scenario extends Answers {
  */
 function medianOf(list: Scenario[], by: 'reqPerSec' | 'p99'): Scenario {
   const runs = [...list].sort((a, b) => a.reqPerSec - b.reqPerSec);
-  const median = [...list].sort((a, b) => a[by] - b[by])[Math.floor((runs.length - 1) / 2)]!;
+  const median = middle(list, (r) => r[by])!;
   const sum = (key: 'ok2xx' | 'non2xx' | 'errors' | 'stored') =>
     runs.reduce((n, r) => n + r[key], 0);
   return {
@@ -222,6 +222,11 @@ function medianOf(list: Scenario[], by: 'reqPerSec' | 'p99'): Scenario {
     peakRssMb: Math.max(...runs.map((r) => r.peakRssMb)),
     reqPerSecRange: [runs[0]!.reqPerSec, runs.at(-1)!.reqPerSec],
   };
+}
+
+/** The middle item by `value` (the lower of the two middle ones for an even count). */
+function middle<T>(list: readonly T[], value: (item: T) => number): T | undefined {
+  return [...list].sort((a, b) => value(a) - value(b))[Math.floor((list.length - 1) / 2)];
 }
 
 /** What one run of load produced, whichever generator drove it. */
@@ -576,8 +581,7 @@ async function main() {
       (r) => r.target === 'full ingestion' && r.scenario === `${RATE}/s`,
     )!;
     // The median of the rounds' ratios: each compares two runs made a few seconds apart.
-    const medianRatio = (list: number[] = []) =>
-      [...list].sort((x, y) => x - y)[Math.floor((list.length - 1) / 2)] ?? Number.NaN;
+    const medianRatio = (list: number[] = []) => middle(list, (r) => r) ?? Number.NaN;
     const ratio = medianRatio(pairedRatios[CONNECTIONS]);
     const saturationRatio = medianRatio(pairedRatios[SATURATION]);
     const report = {
