@@ -252,7 +252,8 @@ t.test('GitHub token errors arrive with HTTP 200 and are not mistaken for tokens
   // verifier and GitHub refuses the PKCE-bound code.
   const tampered = flow.flowCookie.replace(
     /ffx_oauth_verifier=([^;]+)/,
-    (_m, v: string) => `ffx_oauth_verifier=x${v.slice(1)}`,
+    // Another first character: the value is random, so it may itself begin with 'x'.
+    (_m, v: string) => `ffx_oauth_verifier=${v.startsWith('x') ? 'y' : 'x'}${v.slice(1)}`,
   );
   const errorsBefore = fake.counters.tokenErrors;
   const res = await app.inject({ url: flow.callbackPath, headers: { cookie: tampered } });
