@@ -11,7 +11,8 @@
 //   BENCH_REPEAT (rounds of each scenario, default 5, 3 with BENCH_QUICK: each round runs the harness and full
 //   ingestion once, one after the other; medians are reported)
 //   for working on the hot path: BENCH_QUICK=1 (full ingestion at full speed only, no report;
-//   BENCH_QUICK=rate: at the fixed rate only),
+//   BENCH_QUICK=rate: at the fixed rate only; BENCH_QUICK=pair: harness and full ingestion at
+//   full speed, printing the rounds' ratios),
 //   BENCH_PROFILE=1 (the same with a CPU profile in bench/results/profile/),
 //   BENCH_NODE_FLAGS="--trace-gc …" (flags for the server; its stdout is shown then)
 import { fork, spawn, spawnSync, type ChildProcess } from 'node:child_process';
@@ -46,7 +47,9 @@ const WARMUP = Number(process.env.BENCH_WARMUP ?? 5);
 const PROFILE = process.env.BENCH_PROFILE === '1';
 /** BENCH_QUICK=1 (or profiling): full ingestion at full speed only, printed, no report. */
 const QUICK_RATE = process.env.BENCH_QUICK === 'rate';
-const QUICK = PROFILE || QUICK_RATE || process.env.BENCH_QUICK === '1';
+/** BENCH_QUICK=pair: the paired full-speed runs alone (the throughput ratio), no report. */
+const QUICK_PAIR = process.env.BENCH_QUICK === 'pair';
+const QUICK = PROFILE || QUICK_RATE || QUICK_PAIR || process.env.BENCH_QUICK === '1';
 /**
  * Rounds of each scenario; the report shows the median run (medianOf) and the range. On this
  * 2-core VM one run of the same code swings by a third, so a single run proves little.
@@ -442,17 +445,18 @@ async function main() {
     // The two servers, side by side on the same database; only one is driven at a time.
     // 1. The limit harness.
     const limitPort = await freePort();
-    const limit = QUICK
-      ? null
-      : fork(new URL('./limit-harness.ts', import.meta.url).pathname, [], {
-          execArgv: ['--import', 'tsx'],
-          env: {
-            ...process.env,
-            DATABASE_URL: dbUrl,
-            BENCH_SECRET: SECRET,
-            PORT: String(limitPort),
-          },
-        });
+    const limit =
+      QUICK && !QUICK_PAIR
+        ? null
+        : fork(new URL('./limit-harness.ts', import.meta.url).pathname, [], {
+            execArgv: ['--import', 'tsx'],
+            env: {
+              ...process.env,
+              DATABASE_URL: dbUrl,
+              BENCH_SECRET: SECRET,
+              PORT: String(limitPort),
+            },
+          });
     if (limit) children.push(limit);
     const limitUrl = `http://127.0.0.1:${limitPort}/hook`;
     const storedLimit = async (ids: string[]) =>
@@ -566,6 +570,13 @@ async function main() {
       results.push(medianOf(runs.full, by));
     }
     if (QUICK) {
+      if (QUICK_PAIR) {
+        const list = pairedRatios[CONNECTIONS] ?? [];
+        console.error(
+          `ratios: ${list.map((r) => r.toFixed(2)).join(' ')}; median ${middle(list, (r) => r)?.toFixed(2)}`,
+        );
+        limit!.kill('SIGTERM');
+      }
       const exited = new Promise((resolve) => server.once('exit', resolve));
       server.kill('SIGTERM');
       await exited;

@@ -117,25 +117,36 @@ select name,
   (count(*) filter (where first_failed < last_passed))::int as flaky
 from per_commit group by name`;
 
-/** See runsWorthDeciding. Constant text, the candidates as one JSON literal (no describe trip). */
+/**
+ * See runsWorthDeciding. Constant text, the runs as one JSON literal (no describe trip).
+ * Which runs are candidates repeats decisionOf (on-run-recorded.ts) in SQL: completed, not a
+ * placeholder, a conclusion that is not a failure, and either success or a job of the run's
+ * attempt that passed.
+ */
 const RUNS_WORTH_DECIDING = `
-select (c->>'i')::int as i
-from json_array_elements($1::text::json) c
-where ((c->>'green')::boolean and exists (
-    select 1 from incidents inc
-    where inc.connection_id = (c->>'connectionId')::uuid
-      and inc.status in ('open', 'acknowledged')
-      and inc.branch is not distinct from c->>'branch'
-      and case when c->>'workflowId' is not null
-        then inc.workflow_id = (c->>'workflowId')::bigint
-        else inc.workflow_id is null
-          and inc.workflow_name is not distinct from c->>'workflowName' end))
-  or exists (
-    select 1 from workflow_jobs wj
-    join incident_occurrences io on io.run_id = wj.run_id and io.run_attempt = wj.run_attempt
-    where wj.connection_id = (c->>'connectionId')::uuid
-      and wj.head_sha = any(array(select json_array_elements_text(c->'shas')))
-      and wj.conclusion in ('failure', 'timed_out'))`;
+select r.connection_id::text as connection_id, r.github_run_id
+from json_array_elements($1::text::json) k
+join workflow_runs r on r.connection_id = (k->>'connectionId')::uuid
+  and r.github_run_id = (k->>'githubRunId')::bigint
+where not r.placeholder and r.status = 'completed' and r.conclusion is not null
+  and r.conclusion not in ('failure', 'timed_out', 'startup_failure')
+  and ((r.conclusion = 'success' and exists (
+      select 1 from incidents inc
+      where inc.connection_id = r.connection_id
+        and inc.status in ('open', 'acknowledged')
+        and inc.branch is not distinct from r.head_branch
+        and case when r.workflow_id is not null
+          then inc.workflow_id = r.workflow_id
+          else inc.workflow_id is null
+            and inc.workflow_name is not distinct from r.workflow_name end))
+    or exists (
+      select 1 from workflow_jobs passed
+      join workflow_jobs wj on wj.connection_id = r.connection_id
+        and wj.head_sha = coalesce(passed.head_sha, r.head_sha)
+        and wj.conclusion in ('failure', 'timed_out')
+      join incident_occurrences io on io.run_id = wj.run_id and io.run_attempt = wj.run_attempt
+      where passed.run_id = r.id and passed.run_attempt = r.run_attempt
+        and passed.conclusion = 'success'))`;
 
 /** The first incident of a fingerprint in `order` among those `status` allows, locked. */
 async function latestWithFingerprint(
@@ -376,27 +387,25 @@ export function createIncidentsStore(db: Db) {
     },
 
     /**
-     * Of these passing or green runs, the ones the lifecycle could act on — one query for a
-     * whole batch, so the common case (nothing to resolve, no failure to call flaky) takes
+     * Of these runs (read as stored: they may have been written by the statement before, in
+     * the same transaction), the passing or green ones the lifecycle could act on, as
+     * `connectionId:githubRunId` — one query for a whole batch, so the common case (nothing to resolve, no failure to call flaky) takes
      * no lock and no further round trip. A run is kept if it is green and its workflow has
      * an open or acknowledged incident on its branch, or if an incident counted a failed
      * job on one of its commits (the evidence markFlakyJobs looks for, by any job name).
      */
     async runsWorthDeciding(
-      candidates: ReadonlyArray<{
-        connectionId: string;
-        workflowId: number | null;
-        workflowName: string | null;
-        branch: string | null;
-        green: boolean;
-        shas: string[];
-      }>,
+      runs: ReadonlyArray<{ connectionId: string; githubRunId: number }>,
       tx: Db = db,
-    ): Promise<Set<number>> {
-      if (candidates.length === 0) return new Set();
-      const json = JSON.stringify(candidates.map((c, i) => ({ i, ...c })));
+    ): Promise<Set<string>> {
+      if (runs.length === 0) return new Set();
+      const json = JSON.stringify(
+        runs.map((r) => ({ connectionId: r.connectionId, githubRunId: r.githubRunId })),
+      );
       const rows = await executeConstant(tx, RUNS_WORTH_DECIDING, [json]);
-      return new Set(rows.map((r) => Number(r['i'])));
+      return new Set(
+        rows.map((r) => `${String(r['connection_id'])}:${String(r['github_run_id'])}`),
+      );
     },
 
     /**

@@ -67,32 +67,12 @@ export function createIncidentHook(options: IncidentHookOptions = {}): RunRecord
   // incident to resolve or a counted failure to call flaky, which one query tells for the
   // whole commit. (Without the lock: a failure committing meanwhile is one this run could
   // equally have been ordered before had it taken the lock first.)
-  hook.select = async (tx, events) => {
-    const decisions = events.map((e) => decisionOf(e.run, e.jobs));
-    const candidates = decisions.flatMap((d, i) => {
-      if (!d || d.failing) return [];
-      const { run, connection } = events[i]!;
-      const shas = new Set(
-        d.passedJobs.flatMap((j) =>
-          (j.headSha ?? run.headSha) ? [j.headSha ?? run.headSha!] : [],
-        ),
-      );
-      return [
-        {
-          event: i,
-          connectionId: connection.id,
-          workflowId: run.workflowId,
-          workflowName: run.workflowName,
-          branch: run.headBranch,
-          green: d.green,
-          shas: [...shas],
-        },
-      ];
-    });
-    const worth = await createIncidentsStore(tx).runsWorthDeciding(candidates, tx);
-    const wanted = decisions.map((d) => d?.failing === true);
-    candidates.forEach((c, k) => (wanted[c.event] = worth.has(k)));
-    return wanted;
+  hook.select = async (tx, runs) => {
+    const worth = await createIncidentsStore(tx).runsWorthDeciding(runs, tx);
+    return ({ run, jobs }) => {
+      const d = decisionOf(run, jobs);
+      return d !== null && (d.failing || worth.has(`${run.connectionId}:${run.githubRunId}`));
+    };
   };
   return hook;
 }

@@ -3,12 +3,13 @@
 //
 //   0. (only when the group holds app-level deliveries) the enabled connections of their
 //      repositories, to fan each delivery out to them
-//   1. three statements sent together (pipelined), each with constant text and one JSON
-//      parameter: the connections read fresh; every delivery recorded (the unique
-//      (hook_key, delivery_id) index turns a redelivery into a no-op); runs and jobs
-//      upserted in one statement, never moving backwards, only for enabled connections
-//   2. the afterRunUpserted hooks (incident logic), in the same transaction, once per run
-//      the group's new deliveries touched
+//   1. statements sent together (pipelined), each with constant text, right behind BEGIN
+//      (pipelined-transaction.ts): the connections read fresh; every delivery recorded (the
+//      unique (hook_key, delivery_id) index turns a redelivery into a no-op); runs and jobs
+//      upserted in one statement, never moving backwards, only for enabled connections;
+//      then each hook's select (which runs it must see), reading the runs as just written
+//   2. the hooks (incident logic), in the same transaction, once per run the group's new
+//      deliveries touched and the hook's select wanted — usually none
 //   3. rare connection bookkeeping (ping → verified, repository renamed/deleted, the
 //      once-a-minute last_delivery_at)
 //
@@ -17,6 +18,7 @@
 // step 1 go out before knowing which deliveries are new. Nothing here answers HTTP: the
 // caller acknowledges each delivery after COMMIT.
 import type { Db } from '../../db/client.ts';
+import { pipelinedTransaction } from '../../db/pipelined-transaction.ts';
 import {
   createRepositoryConnectionsStore,
   type RepositoryConnection,
@@ -202,7 +204,7 @@ export async function recordWebhookDeliveries(
   deliveries: VerifiedDelivery[],
   opts: RecordOptions,
 ): Promise<DeliveryResult[]> {
-  return db.transaction((tx) => recordInTransaction(tx, deliveries, opts));
+  return pipelinedTransaction(db, (tx) => recordInTransaction(tx, deliveries, opts));
 }
 
 async function recordInTransaction(
@@ -293,12 +295,17 @@ async function recordInTransaction(
   const connectionIds = [
     ...new Set(toRecord.flatMap((t) => (t.connection ? [t.connection.id] : []))),
   ];
-  const [fresh, written, runsWritten] = await Promise.all([
+  // The hooks' selects go last: sent after the upsert on the same connection, they read the
+  // runs as it wrote them.
+  const [fresh, written, runsWritten, ...selected] = await Promise.all([
     connections.findForBatch(connectionIds, []),
     createWebhookDeliveriesStore(tx).insertMany(inputs),
     createWorkflowJobsStore(tx).writeRunsAndJobs(runRows.sort(sortRuns), jobRows, {
       withJobs: opts.hooks.length > 0,
     }),
+    ...opts.hooks.map((hook) =>
+      hook.select && runRows.length > 0 ? hook.select(tx, runRows) : null,
+    ),
   ]);
   const freshById = new Map(fresh.map((c) => [c.id, c]));
   const writtenOutcome = new Map(written.map((k) => [`${k.hookKey}\n${k.deliveryId}`, k.outcome]));
@@ -313,7 +320,9 @@ async function recordInTransaction(
   const live = toRecord.filter((t) => t.written && t.outcome === 'processed');
 
   // 2. Hooks, once per run the group's new deliveries touched.
-  if (opts.hooks.length > 0) await runHooks(tx, opts.hooks, live, runsWritten, freshById);
+  if (opts.hooks.length > 0) {
+    await runHooks(tx, opts.hooks, selected, live, runsWritten, freshById);
+  }
 
   // 3. Connection bookkeeping.
   for (const t of live) {
@@ -355,6 +364,7 @@ async function recordInTransaction(
 async function runHooks(
   tx: Db,
   hooks: readonly RunRecordedHook[],
+  selected: ReadonlyArray<((event: RunRecordedEvent) => boolean) | null>,
   live: Target[],
   runsWritten: RunWritten[],
   connections: Map<string, RepositoryConnection>,
@@ -386,10 +396,10 @@ async function runHooks(
     });
   }
   if (recorded.length === 0) return;
-  for (const hook of hooks) {
-    const wanted = hook.select ? await hook.select(tx, recorded) : null;
-    for (const [i, event] of recorded.entries()) {
-      if (wanted === null || wanted[i]) await hook(tx, event);
+  for (const [h, hook] of hooks.entries()) {
+    const wanted = selected[h] ?? null;
+    for (const event of recorded) {
+      if (wanted === null || wanted(event)) await hook(tx, event);
     }
   }
 }

@@ -17,11 +17,20 @@ import type { WorkflowRun } from '../../db/stores/workflow-runs-store.ts';
 export interface RunRecordedHook {
   (tx: Db, event: RunRecordedEvent): Promise<void>;
   /**
-   * Optional: of a commit's events, which the hook needs to see (ingestion calls the hook
-   * only for those), decided for all of them at once — a hook that usually has nothing to
-   * do costs one query per commit instead of its full work per run.
+   * Optional: which of a commit's events the hook needs to see (ingestion calls the hook only
+   * for those), decided for all of them at once — a hook that usually has nothing to do
+   * costs one query per commit instead of its full work per run. Asked with the key of every
+   * run the commit writes, before the writes are answered: its statement goes out in the
+   * same round trip, after them on the same connection, so it reads the runs and jobs as
+   * written. A select must therefore send its one statement before its first await.
    */
-  select?(tx: Db, events: readonly RunRecordedEvent[]): Promise<readonly boolean[]>;
+  select?(tx: Db, runs: readonly RunKey[]): Promise<(event: RunRecordedEvent) => boolean>;
+}
+
+/** A run, by the keys ingestion knows before writing it. */
+export interface RunKey {
+  connectionId: string;
+  githubRunId: number;
 }
 
 export interface RunRecordedEvent {

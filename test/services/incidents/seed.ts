@@ -160,7 +160,8 @@ export async function deliver(
 ): Promise<void> {
   await db.transaction(async (tx) => {
     const event = { ...recorded, connection, changed: true, events: ['workflow_run' as const] };
-    const [wanted] = hook.select ? await hook.select(tx, [event]) : [true];
+    const wants = hook.select ? await hook.select(tx, [recorded.run]) : () => true;
+    const wanted = wants(event);
     if (wanted) return hook(tx, event);
     const before = await footprint(tx);
     await hook(tx, event);

@@ -1,0 +1,89 @@
+import { sql } from 'drizzle-orm';
+import t from 'tap';
+import { pipelinedTransaction } from '../../src/db/pipelined-transaction.ts';
+import { driverRows } from '../../src/db/stores/workflow-runs-store.ts';
+import type { Db } from '../../src/db/client.ts';
+import { testDatabase } from '../helper.ts';
+
+const rowsOf = async (db: Db, query: ReturnType<typeof sql>) =>
+  driverRows(await db.execute(query)) as Array<Record<string, unknown>>;
+
+t.test('commits what fn wrote, in one transaction, on either driver', async (t) => {
+  const { db } = await testDatabase();
+  await db.execute(sql`create table if not exists pipelined_probe (v text)`);
+  const ids = await pipelinedTransaction(db, async (tx) => {
+    await tx.execute(sql`insert into pipelined_probe values ('committed')`);
+    const [a] = await rowsOf(tx, sql`select pg_current_xact_id()::text as id`);
+    const [b] = await rowsOf(tx, sql`select pg_current_xact_id()::text as id`);
+    return [a?.['id'], b?.['id']];
+  });
+  t.equal(ids[0], ids[1], 'both statements ran in the same transaction');
+  const rows = await rowsOf(db, sql`select v from pipelined_probe where v = 'committed'`);
+  t.equal(rows.length, 1);
+});
+
+t.test('an error thrown by fn rolls everything back and reaches the caller', async (t) => {
+  const { db } = await testDatabase();
+  await db.execute(sql`create table if not exists pipelined_probe (v text)`);
+  await t.rejects(
+    pipelinedTransaction(db, async (tx) => {
+      await tx.execute(sql`insert into pipelined_probe values ('rolled back')`);
+      throw new Error('changed my mind');
+    }),
+    { message: 'changed my mind' },
+  );
+  t.same(await rowsOf(db, sql`select v from pipelined_probe where v = 'rolled back'`), []);
+  // The connection went back to the pool clean: the next transaction works.
+  t.equal(await pipelinedTransaction(db, async () => 'next'), 'next');
+});
+
+const onPostgres = {
+  skip: process.env.TEST_DATABASE_URL
+    ? false
+    : 'PGlite takes db.transaction; set TEST_DATABASE_URL to run this on Postgres',
+};
+
+t.test(
+  'on Postgres a failed statement fn swallowed still fails the commit',
+  onPostgres,
+  async (t) => {
+    const { db } = await testDatabase();
+    await db.execute(sql`create table if not exists pipelined_probe (v text)`);
+    await t.rejects(
+      pipelinedTransaction(db, async (tx) => {
+        await tx.execute(sql`insert into pipelined_probe values ('lost')`);
+        await tx.execute(sql`select 1 / 0`).catch(() => {});
+      }),
+      /ROLLBACK instead of COMMIT/,
+    );
+    t.same(await rowsOf(db, sql`select v from pipelined_probe where v = 'lost'`), []);
+  },
+);
+
+t.test(
+  'on Postgres transactions run side by side, each on its own connection',
+  onPostgres,
+  async (t) => {
+    const { db } = await testDatabase();
+    const backends = await Promise.all(
+      [1, 2, 3].map(() =>
+        pipelinedTransaction(db, async (tx) => {
+          const [row] = await rowsOf(tx, sql`select pg_backend_pid() as pid, pg_sleep(0.05)`);
+          return row?.['pid'];
+        }),
+      ),
+    );
+    t.equal(new Set(backends).size, 3);
+  },
+);
+
+t.test('on Postgres the database is unusable once the transaction ended', onPostgres, async (t) => {
+  const { db } = await testDatabase();
+  let kept: Db | undefined;
+  await pipelinedTransaction(db, async (tx) => {
+    kept = tx;
+  });
+  const error = await Promise.resolve(kept!.execute(sql`select 1`)).catch((e: unknown) => e);
+  // Drizzle wraps the driver's error in its own "Failed query".
+  t.match((error as Error).cause, { message: /used after it ended/ });
+});
