@@ -18,6 +18,22 @@ interface Lane {
   lend(connection: ReservedSql | null): void;
 }
 
+/**
+ * postgres.js holds a message shorter than 1 KB until the event loop's check phase, to send
+ * it with whatever follows. A statement that ends a pipeline has nothing to follow, and
+ * under load that phase comes only after every request the loop is busy parsing (measured
+ * at 2,500 deliveries/s: COMMIT 2.3 → 1.9 ms, and 4 % more throughput for sending the
+ * incident query at once too). Long enough, it goes at once.
+ */
+const AT_ONCE_BYTES = 1100;
+
+/** JSON text long enough to be sent at once (whitespace after it changes nothing). */
+export function atOnce(json: string): string {
+  return json.padEnd(AT_ONCE_BYTES);
+}
+
+const COMMIT = `commit -- ${' '.repeat(AT_ONCE_BYTES)}`;
+
 const idleLanes = new WeakMap<Sql, Lane[]>();
 
 function laneFor(client: Sql): Lane {
@@ -70,7 +86,7 @@ export async function pipelinedTransaction<T>(db: Db, fn: (tx: Db) => Promise<T>
       throw error;
     }
     // COMMIT of a transaction a statement failed in answers ROLLBACK, not an error.
-    const committed = await connection.unsafe('commit');
+    const committed = await connection.unsafe(COMMIT);
     if (committed.command !== 'COMMIT') {
       throw new Error(`pipelined transaction: ${committed.command} instead of COMMIT`);
     }

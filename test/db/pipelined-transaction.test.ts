@@ -1,6 +1,6 @@
 import { sql } from 'drizzle-orm';
 import t from 'tap';
-import { pipelinedTransaction } from '../../src/db/pipelined-transaction.ts';
+import { atOnce, pipelinedTransaction } from '../../src/db/pipelined-transaction.ts';
 import { driverRows } from '../../src/db/stores/workflow-runs-store.ts';
 import type { Db } from '../../src/db/client.ts';
 import { testDatabase } from '../helper.ts';
@@ -86,4 +86,12 @@ t.test('on Postgres the database is unusable once the transaction ended', onPost
   const error = await Promise.resolve(kept!.execute(sql`select 1`)).catch((e: unknown) => e);
   // Drizzle wraps the driver's error in its own "Failed query".
   t.match((error as Error).cause, { message: /used after it ended/ });
+});
+
+t.test('atOnce: JSON text long enough for postgres.js to send without waiting', async (t) => {
+  const json = JSON.stringify([{ a: 1 }]);
+  t.ok(atOnce(json).length >= 1024);
+  t.same(JSON.parse(atOnce(json)), [{ a: 1 }]);
+  const long = JSON.stringify('x'.repeat(5000));
+  t.equal(atOnce(long), long, 'long text is left alone');
 });

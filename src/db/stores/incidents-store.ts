@@ -4,6 +4,7 @@
 // dashboard's aggregates over runs and incidents.
 import { and, asc, count, desc, eq, gt, inArray, isNull, ne, sql, type SQL } from 'drizzle-orm';
 import type { Db } from '../client.ts';
+import { atOnce } from '../pipelined-transaction.ts';
 import { executeConstant } from './workflow-runs-store.ts';
 import {
   incidentEvents,
@@ -402,7 +403,8 @@ export function createIncidentsStore(db: Db) {
       const json = JSON.stringify(
         runs.map((r) => ({ connectionId: r.connectionId, githubRunId: r.githubRunId })),
       );
-      const rows = await executeConstant(tx, RUNS_WORTH_DECIDING, [json]);
+      // The last statement of ingestion's pipeline (record-webhook.ts): sent at once.
+      const rows = await executeConstant(tx, RUNS_WORTH_DECIDING, [atOnce(json)]);
       return new Set(
         rows.map((r) => `${String(r['connection_id'])}:${String(r['github_run_id'])}`),
       );
