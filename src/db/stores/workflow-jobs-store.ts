@@ -1,6 +1,6 @@
 // Workflow jobs: the guarded multi-row upsert of backfill, the one-statement write of a
 // group of webhook deliveries' runs and jobs, and reads by run.
-import { and, asc, desc, eq, getTableColumns, sql, type SQL } from 'drizzle-orm';
+import { and, asc, desc, eq, getTableColumns, inArray, sql, type SQL } from 'drizzle-orm';
 import type { Db } from '../client.ts';
 import { workflowJobs, workflowRuns } from '../schema/index.ts';
 import {
@@ -61,7 +61,7 @@ const selectList = (
  * prepared text): runs upserted (guarded), only for enabled connections and with the owner
  * taken from the connection; jobs upserted against the run rows — just written or already
  * stored; then every run the group names, with whether this statement moved it or one of
- * its jobs forward, and (when $3) the jobs of its current attempt as JSON for the hooks.
+ * its jobs forward. (Not their jobs: the hooks read those only for the rare run they act on.)
  * A data-modifying CTE sees the table as it was before the statement, hence the unions of
  * RETURNING rows with stored rows those did not replace.
  */
@@ -121,25 +121,13 @@ with run_in as (
   returning *
 )
 select rn.*,
-  (rn.run_changed or exists (select 1 from jobs_up ju where ju.run_id = rn.id)) as changed,
-  case when $3::boolean then (
-    select coalesce(json_agg(x order by x.started_at nulls last, x.github_job_id), '[]'::json)
-    from (
-      select ju.* from jobs_up ju where ju.run_id = rn.id and ju.run_attempt = rn.run_attempt
-      union all
-      select wj.* from workflow_jobs wj
-      where wj.run_id = rn.id and wj.run_attempt = rn.run_attempt
-        and not exists (select 1 from jobs_up ju where ju.id = wj.id)
-    ) x
-  ) end as current_jobs
+  (rn.run_changed or exists (select 1 from jobs_up ju where ju.run_id = rn.id)) as changed
 from runs_now rn`;
 
 export interface RunWritten {
   run: WorkflowRun;
   /** This statement moved the run or one of its jobs forward. */
   changed: boolean;
-  /** Jobs of the run's current attempt, when asked for. */
-  jobs: WorkflowJob[] | null;
 }
 
 export function createWorkflowJobsStore(db: Db) {
@@ -184,7 +172,6 @@ export function createWorkflowJobsStore(db: Db) {
     async writeRunsAndJobs(
       runs: WorkflowRunInput[],
       jobs: WorkflowJobInput[] | Array<Omit<WorkflowJobInput, 'runId'>>,
-      opts: { withJobs: boolean },
       tx: Db = db,
     ): Promise<RunWritten[]> {
       if (runs.length === 0 && jobs.length === 0) return [];
@@ -206,23 +193,30 @@ export function createWorkflowJobsStore(db: Db) {
           failedSteps: j.failedSteps ?? [],
         })),
       );
-      const rows = await executeConstant(tx, WRITE_RUNS_AND_JOBS, [
-        runsJson,
-        jobsJson,
-        opts.withJobs,
-      ]);
-      return rows.map((raw) => {
-        const jobs = raw['current_jobs'];
-        const list: unknown =
-          typeof jobs === 'string' ? (JSON.parse(jobs) as unknown) : (jobs ?? null);
-        return {
-          run: fromDriverRow(workflowRuns, raw),
-          changed: raw['changed'] === true,
-          jobs: Array.isArray(list)
-            ? list.map((j) => fromDriverRow(workflowJobs, j as Record<string, unknown>))
-            : null,
-        };
-      });
+      const rows = await executeConstant(tx, WRITE_RUNS_AND_JOBS, [runsJson, jobsJson]);
+      return rows.map((raw) => ({
+        run: fromDriverRow(workflowRuns, raw),
+        changed: raw['changed'] === true,
+      }));
+    },
+
+    /** The jobs of each run's current attempt, by run id (started first, then by job id). */
+    async currentAttemptJobs(
+      runs: ReadonlyArray<Pick<WorkflowRun, 'id' | 'runAttempt'>>,
+      tx: Db = db,
+    ): Promise<Map<string, WorkflowJob[]>> {
+      const byRun = new Map<string, WorkflowJob[]>(runs.map((r) => [r.id, []]));
+      if (runs.length === 0) return byRun;
+      const attempt = new Map(runs.map((r) => [r.id, r.runAttempt]));
+      const rows = await tx
+        .select()
+        .from(workflowJobs)
+        .where(inArray(workflowJobs.runId, [...attempt.keys()]))
+        .orderBy(sql`${workflowJobs.startedAt} asc nulls last`, asc(workflowJobs.githubJobId));
+      for (const job of rows) {
+        if (job.runAttempt === attempt.get(job.runId)) byRun.get(job.runId)!.push(job);
+      }
+      return byRun;
     },
 
     /** Jobs of one run of one user (every attempt, newest attempt first). */

@@ -69,17 +69,22 @@ export function createIncidentHook(options: IncidentHookOptions = {}): RunRecord
   // equally have been ordered before had it taken the lock first.)
   hook.select = async (tx, runs) => {
     const worth = await createIncidentsStore(tx).runsWorthDeciding(runs, tx);
-    return ({ run, jobs }) => {
-      const d = decisionOf(run, jobs);
-      return d !== null && (d.failing || worth.has(`${run.connectionId}:${run.githubRunId}`));
-    };
+    // A failure always; otherwise what the query found (it applies decisionOf's rules).
+    return ({ run }) =>
+      decidable(run) &&
+      (FAILING.has(run.conclusion) || worth.has(`${run.connectionId}:${run.githubRunId}`));
   };
   return hook;
 }
 
+/** A run whose outcome is known: completed with a conclusion, not a placeholder. */
+function decidable(run: WorkflowRun): run is WorkflowRun & { conclusion: string } {
+  return !run.placeholder && run.status === 'completed' && !!run.conclusion;
+}
+
 /** What a recorded run could mean for incidents; null when nothing. */
 function decisionOf(run: WorkflowRun, jobs: readonly WorkflowJob[]) {
-  if (run.placeholder || run.status !== 'completed' || !run.conclusion) return null;
+  if (!decidable(run)) return null;
   const failing = FAILING.has(run.conclusion);
   const green = run.conclusion === 'success';
   const attemptJobs = jobs.filter((j) => j.runAttempt === run.runAttempt);

@@ -300,9 +300,7 @@ async function recordInTransaction(
   const [fresh, written, runsWritten, ...selected] = await Promise.all([
     connections.findForBatch(connectionIds, []),
     createWebhookDeliveriesStore(tx).insertMany(inputs),
-    createWorkflowJobsStore(tx).writeRunsAndJobs(runRows.sort(sortRuns), jobRows, {
-      withJobs: opts.hooks.length > 0,
-    }),
+    createWorkflowJobsStore(tx).writeRunsAndJobs(runRows.sort(sortRuns), jobRows),
     ...opts.hooks.map((hook) =>
       hook.select && runRows.length > 0 ? hook.select(tx, runRows) : null,
     ),
@@ -364,7 +362,7 @@ async function recordInTransaction(
 async function runHooks(
   tx: Db,
   hooks: readonly RunRecordedHook[],
-  selected: ReadonlyArray<((event: RunRecordedEvent) => boolean) | null>,
+  selected: ReadonlyArray<((event: Omit<RunRecordedEvent, 'jobs'>) => boolean) | null>,
   live: Target[],
   runsWritten: RunWritten[],
   connections: Map<string, RepositoryConnection>,
@@ -383,23 +381,18 @@ async function runHooks(
     call.events.add(t.effect.kind === 'run' ? 'workflow_run' : 'workflow_job');
     calls.set(key, call);
   }
-  const recorded: RunRecordedEvent[] = [];
+  const recorded: Array<Omit<RunRecordedEvent, 'jobs'>> = [];
   for (const { written, events } of calls.values()) {
     const connection = connections.get(written.run.connectionId);
     if (!connection) continue;
-    recorded.push({
-      run: written.run,
-      jobs: written.jobs ?? [],
-      connection,
-      changed: written.changed,
-      events: [...events],
-    });
+    recorded.push({ run: written.run, connection, changed: written.changed, events: [...events] });
   }
-  if (recorded.length === 0) return;
+  // Which events each hook wants; then the jobs of those runs only, in one query.
+  const wanted = hooks.map((_, h) => recorded.filter((e) => selected[h]?.(e) ?? true));
+  const runs = new Map(wanted.flat().map((e) => [e.run.id, e.run]));
+  if (runs.size === 0) return;
+  const jobs = await createWorkflowJobsStore(tx).currentAttemptJobs([...runs.values()]);
   for (const [h, hook] of hooks.entries()) {
-    const wanted = selected[h] ?? null;
-    for (const event of recorded) {
-      if (wanted === null || wanted(event)) await hook(tx, event);
-    }
+    for (const event of wanted[h]!) await hook(tx, { ...event, jobs: jobs.get(event.run.id)! });
   }
 }
