@@ -716,7 +716,8 @@ ${targets}
 The limit harness verifies the HMAC on the raw bytes and INSERTs the raw payload (as jsonb) with
 postgres.js, one row per request. Full ingestion verifies, parses, records the delivery with its
 payload (as text, lz4-compressed by Postgres), dedupes, upserts the run and its jobs and decides incidents,
-acknowledging only after its transaction commits. It runs the compiled build (\`dist/\`), as the
+acknowledging only after its transaction commits (the examples' completed runs succeeded or have
+no conclusion: incident logic asks which runs it has work for, and opens nothing). It runs the compiled build (\`dist/\`), as the
 Docker image does.
 
 How it is driven:
