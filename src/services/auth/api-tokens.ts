@@ -13,6 +13,7 @@ import {
   type TokenPosition,
 } from '../../db/stores/api-tokens-store.ts';
 import { errors } from '../../errors.ts';
+import { decodeKeyset, encodeKeyset } from '../workflows/keyset-cursor.ts';
 import { isScope, normaliseScopes, type Scope } from './scopes.ts';
 
 export const INVALID_TOKEN_MESSAGE = 'Invalid, inactive or expired API token';
@@ -183,26 +184,13 @@ export function createApiTokenService(
 
 export type ApiTokenService = ReturnType<typeof createApiTokenService>;
 
-/** The opaque list cursor: base64url of [ISO time, id] of the last row shown. */
+/** The opaque list cursor (keyset-cursor.ts) of the last row shown. */
 export function encodeTokenCursor(position: TokenPosition): string {
-  return Buffer.from(JSON.stringify([position.createdAt.toISOString(), position.id])).toString(
-    'base64url',
-  );
+  return encodeKeyset({ at: position.createdAt, id: position.id });
 }
 
 /** Throws BAD_REQUEST for anything that is not a cursor this API produced. */
 export function decodeTokenCursor(cursor: string): TokenPosition {
-  const bad = () => new errors.BAD_REQUEST('cursor is not valid; use next_cursor from a list');
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
-  } catch {
-    throw bad();
-  }
-  if (!Array.isArray(parsed) || parsed.length !== 2) throw bad();
-  const [iso, id] = parsed as unknown[];
-  if (typeof iso !== 'string' || typeof id !== 'string') throw bad();
-  const createdAt = new Date(iso);
-  if (Number.isNaN(createdAt.getTime()) || !/^[0-9a-f-]{36}$/i.test(id)) throw bad();
-  return { createdAt, id };
+  const { at, id } = decodeKeyset(cursor);
+  return { createdAt: at, id };
 }

@@ -11,14 +11,16 @@ export interface Keyset {
 const TIME = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
-function encodeKeyset(position: Keyset): string {
-  return Buffer.from(JSON.stringify([position.at.toISOString(), position.id]), 'utf8').toString(
-    'base64url',
-  );
+/** The text of every list's cursor (incidents' too): base64url of [timestamp text, id]. */
+export function encodePosition(at: string, id: string): string {
+  return Buffer.from(JSON.stringify([at, id]), 'utf8').toString('base64url');
 }
 
-/** Throws BAD_REQUEST for anything this API did not produce. */
-function decodeKeyset(text: string): Keyset {
+/**
+ * A cursor's [timestamp text, id], the timestamp in the form `time` allows; throws
+ * BAD_REQUEST for anything this API did not produce.
+ */
+export function decodePosition(text: string, time: RegExp): { at: string; id: string } {
   let parsed: unknown;
   try {
     parsed = JSON.parse(Buffer.from(text, 'base64url').toString('utf8'));
@@ -30,13 +32,22 @@ function decodeKeyset(text: string): Keyset {
     parsed.length === 2 &&
     typeof parsed[0] === 'string' &&
     typeof parsed[1] === 'string' &&
-    TIME.test(parsed[0]) &&
+    time.test(parsed[0]) &&
     UUID.test(parsed[1]) &&
     !Number.isNaN(new Date(parsed[0]).getTime())
   ) {
-    return { at: new Date(parsed[0]), id: parsed[1] };
+    return { at: parsed[0], id: parsed[1] };
   }
   throw new errors.BAD_REQUEST('cursor is not valid; use next_cursor from a list');
+}
+
+export const encodeKeyset = (position: Keyset) =>
+  encodePosition(position.at.toISOString(), position.id);
+
+/** Throws BAD_REQUEST for anything this API did not produce. */
+export function decodeKeyset(text: string): Keyset {
+  const { at, id } = decodePosition(text, TIME);
+  return { at: new Date(at), id };
 }
 
 /** Fetches limit + 1 rows to know whether there is a next page. */
