@@ -98,7 +98,10 @@ export function testDatabase(): Promise<DatabaseHandle> {
 }
 
 /** A fresh database with every migration applied, dropped when `t` ends. */
-export async function createTestDatabase(t: Tap): Promise<DatabaseHandle> {
+export async function createTestDatabase(
+  t: Tap,
+  opts: { poolSize?: number } = {},
+): Promise<DatabaseHandle> {
   const adminUrl = process.env.TEST_DATABASE_URL;
   if (!adminUrl) {
     const database = await openDatabase({ dataDir: 'memory://' });
@@ -114,7 +117,7 @@ export async function createTestDatabase(t: Tap): Promise<DatabaseHandle> {
   const database = await openDatabase({
     databaseUrl: url.toString(),
     dataDir: 'memory://',
-    poolSize: 5,
+    poolSize: opts.poolSize ?? 5,
   });
   await database.migrate();
   t.teardown(async () => {

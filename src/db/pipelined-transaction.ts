@@ -67,14 +67,73 @@ function postgresClientOf(db: Db): Sql | null {
   return typeof client?.reserve === 'function' ? (client as Sql) : null;
 }
 
-export async function pipelinedTransaction<T>(db: Db, fn: (tx: Db) => Promise<T>): Promise<T> {
+/**
+ * Errors after which the connection must not be used or given back: postgres.js 3.4 moves a
+ * closed connection to its reconnect list by itself, and a statement sent on it — or the
+ * connection released to the pool — throws outside any promise (porsager/postgres#1155).
+ */
+const LOST = new Set([
+  'CONNECTION_CLOSED',
+  'CONNECTION_DESTROYED',
+  'CONNECTION_ENDED',
+  'CONNECT_TIMEOUT',
+  'ECONNRESET',
+  'EPIPE',
+  'ETIMEDOUT',
+]);
+
+/** Whether an error (or, as Drizzle wraps it, its cause) says the connection is gone. */
+export function connectionLost(error: unknown): boolean {
+  for (let e = error; e instanceof Error; e = e.cause) {
+    const code = (e as { code?: unknown }).code;
+    // SQLSTATE class 08 (connection exception), 57P01–03 (shutdown, crash, cannot connect).
+    if (typeof code === 'string' && (LOST.has(code) || /^(08|57P0[123])/.test(code))) return true;
+  }
+  return false;
+}
+
+/** How long to wait for a connection of one's own, and for a ROLLBACK's answer. */
+const WAIT_MS = 10_000;
+
+/** Resolves with null after `ms`. */
+function orNull<T>(promise: Promise<T>, ms: number): Promise<T | null> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([
+    promise,
+    new Promise<null>((resolve) => (timer = setTimeout(() => resolve(null), ms))),
+  ]).finally(() => clearTimeout(timer));
+}
+
+export async function pipelinedTransaction<T>(
+  db: Db,
+  fn: (tx: Db) => Promise<T>,
+  opts: { waitMs?: number } = {},
+): Promise<T> {
   const client = postgresClientOf(db);
   if (!client) return db.transaction(fn);
-  const connection = await client.reserve();
+  const waitMs = opts.waitMs ?? WAIT_MS;
+  // postgres.js 3.4 can lose a reserve() that waits for a connection while another one
+  // closes (porsager/postgres#1195): past the wait, this transaction takes begin()'s path
+  // (one round trip more), and a connection reserved late goes straight back.
+  const reserving = client.reserve();
+  const connection = await orNull(reserving, waitMs);
+  if (connection === null) {
+    void reserving.then(
+      (late) => late.release(),
+      () => {},
+    );
+    return db.transaction(fn);
+  }
   const lane = laneFor(client);
   lane.lend(connection);
+  let reusable = true;
+  const lost = (error: unknown) => {
+    if (connectionLost(error)) reusable = false;
+    return error;
+  };
   try {
-    // Sent now, ahead of fn's first statement; a failed BEGIN fails that statement too.
+    // Sent now, ahead of fn's first statement. On a connection just reserved it fails only
+    // when the connection is lost, and then so does everything after it.
     const begun = connection.unsafe('begin').execute();
     begun.catch(() => {});
     let result: T;
@@ -82,11 +141,25 @@ export async function pipelinedTransaction<T>(db: Db, fn: (tx: Db) => Promise<T>
       result = await fn(lane.db);
       await begun;
     } catch (error) {
-      await connection.unsafe('rollback').catch(() => {});
+      if (!connectionLost(error)) {
+        const rolledBack = await orNull(
+          connection.unsafe('rollback').then(
+            () => true,
+            (e: unknown) => !lost(e),
+          ),
+          waitMs,
+        );
+        // No answer at all: the connection is not one to hand to anybody else.
+        if (rolledBack === null) reusable = false;
+      } else {
+        reusable = false;
+      }
       throw error;
     }
     // COMMIT of a transaction a statement failed in answers ROLLBACK, not an error.
-    const committed = await connection.unsafe(COMMIT);
+    const committed = await connection.unsafe(COMMIT).catch((error: unknown) => {
+      throw lost(error);
+    });
     if (committed.command !== 'COMMIT') {
       throw new Error(`pipelined transaction: ${committed.command} instead of COMMIT`);
     }
@@ -94,6 +167,7 @@ export async function pipelinedTransaction<T>(db: Db, fn: (tx: Db) => Promise<T>
   } finally {
     lane.lend(null);
     idleLanes.get(client)!.push(lane);
-    connection.release();
+    // A lost connection is already back in postgres.js's hands, to be reconnected.
+    if (reusable) connection.release();
   }
 }

@@ -1,9 +1,13 @@
 import { sql } from 'drizzle-orm';
 import t from 'tap';
-import { atOnce, pipelinedTransaction } from '../../src/db/pipelined-transaction.ts';
+import {
+  atOnce,
+  connectionLost,
+  pipelinedTransaction,
+} from '../../src/db/pipelined-transaction.ts';
 import { driverRows } from '../../src/db/stores/workflow-runs-store.ts';
 import type { Db } from '../../src/db/client.ts';
-import { testDatabase } from '../helper.ts';
+import { createTestDatabase, testDatabase } from '../helper.ts';
 
 const rowsOf = async (db: Db, query: ReturnType<typeof sql>) =>
   driverRows(await db.execute(query)) as Array<Record<string, unknown>>;
@@ -95,3 +99,69 @@ t.test('atOnce: JSON text long enough for postgres.js to send without waiting', 
   const long = JSON.stringify('x'.repeat(5000));
   t.equal(atOnce(long), long, 'long text is left alone');
 });
+
+t.test(
+  'connectionLost: postgres.js and SQLSTATE codes, also under Drizzle’s wrapper',
+  async (t) => {
+    const coded = (code: string) => Object.assign(new Error(code), { code });
+    t.ok(connectionLost(coded('CONNECTION_CLOSED')));
+    t.ok(connectionLost(coded('ECONNRESET')));
+    t.ok(connectionLost(coded('57P01')), 'terminated by an administrator');
+    t.ok(connectionLost(coded('08006')), 'connection failure');
+    t.ok(connectionLost(new Error('Failed query', { cause: coded('CONNECTION_DESTROYED') })));
+    t.notOk(connectionLost(coded('23505')), 'a unique violation leaves the connection usable');
+    t.notOk(connectionLost(new Error('a hook failed')));
+    t.notOk(connectionLost('not an error'));
+  },
+);
+
+t.test(
+  'on Postgres a connection lost mid-transaction fails it and spares the pool',
+  onPostgres,
+  async (t) => {
+    const { db } = await testDatabase();
+    const error = await pipelinedTransaction(db, async (tx) => {
+      const [row] = await rowsOf(tx, sql`select pg_backend_pid() as pid`);
+      // Another connection ends this one's backend, as a restart or an administrator would.
+      await db.execute(sql`select pg_terminate_backend(${Number(row?.['pid'])})`);
+      await tx.execute(sql`select 1`);
+    }).catch((e: unknown) => e);
+    t.ok(connectionLost(error), 'the caller hears the connection was lost');
+    // Nothing broken was given back: no hang, nothing thrown outside a promise. (The first
+    // transactions after it may still hear the termination, 57P01, as with postgres.js's own
+    // begin(); the pool then reconnects.)
+    const batch = () =>
+      Promise.allSettled(
+        Array.from({ length: 8 }, (_, i) =>
+          pipelinedTransaction(db, async (tx) => rowsOf(tx, sql`select ${i}::int as i`)),
+        ),
+      );
+    const first = await batch();
+    t.ok(first.every((r) => r.status === 'fulfilled' || connectionLost(r.reason)));
+    const second = await batch();
+    t.same(
+      second.map((r) => (r.status === 'fulfilled' ? r.value[0]?.['i'] : r.reason)),
+      [0, 1, 2, 3, 4, 5, 6, 7],
+    );
+  },
+);
+
+t.test(
+  'on Postgres no connection free in time: begin()’s path, then the pool is whole',
+  onPostgres,
+  async (t) => {
+    const { db } = await createTestDatabase(t, { poolSize: 1 });
+    // The only connection is busy for a while.
+    const busy = db.execute(sql`select pg_sleep(0.3)`);
+    const result = await pipelinedTransaction(
+      db,
+      async (tx) => rowsOf(tx, sql`select 'fallback' as v`),
+      { waitMs: 20 },
+    );
+    await busy;
+    t.same(result, [{ v: 'fallback' }]);
+    // The reservation that came late was released: the single connection still serves.
+    t.equal(await pipelinedTransaction(db, async () => 'again'), 'again');
+    t.same(await rowsOf(db, sql`select 1 as one`), [{ one: 1 }]);
+  },
+);

@@ -22,7 +22,8 @@ export interface RunRecordedHook {
    * costs one query per commit instead of its full work per run. Asked with the key of every
    * run the commit writes, before the writes are answered: its statement goes out in the
    * same round trip, after them on the same connection, so it reads the runs and jobs as
-   * written. A select must therefore send its one statement before its first await. The
+   * written. A select must therefore send its one statement before its first await, as
+   * executeConstant does (a Drizzle query builder's statement goes out a microtask later). The
    * predicate it answers with sees the event without its jobs: they are read only for the
    * runs some hook wants.
    */
