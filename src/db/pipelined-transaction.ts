@@ -15,7 +15,30 @@ import * as schema from './schema/index.ts';
  */
 interface Lane {
   db: Db;
-  lend(connection: ReservedSql | null): void;
+  lend(loan: Loan | null): void;
+}
+
+/** A reserved connection lent to a lane for one transaction, and what became of it. */
+interface Loan {
+  connection: ReservedSql;
+  /** One of the transaction's own statements failed because the connection is gone. */
+  lost: boolean;
+}
+
+/**
+ * Marks the loan lost when this statement fails for want of its connection. postgres.js
+ * settles a statement through its `reject` property; wrapping that (unlike catch(), which
+ * would send the statement before Drizzle has said how it wants the rows) leaves the
+ * statement as it is.
+ */
+function watch<Q>(loan: Loan, statement: Q): Q {
+  const query = statement as unknown as { reject: (error: unknown) => void };
+  const reject = query.reject;
+  query.reject = (error: unknown) => {
+    if (connectionLost(error)) loan.lost = true;
+    reject(error);
+  };
+  return statement;
 }
 
 /**
@@ -41,7 +64,7 @@ function laneFor(client: Sql): Lane {
   idleLanes.set(client, idle);
   const reused = idle.pop();
   if (reused) return reused;
-  let current: ReservedSql | null = null;
+  let current: Loan | null = null;
   const borrowed = () => {
     if (!current) throw new Error('pipelined transaction: used after it ended');
     return current;
@@ -50,13 +73,16 @@ function laneFor(client: Sql): Lane {
   // client's options (its parsers and serializers) once, at construction.
   const proxy = {
     options: client.options,
-    unsafe: (...args: Parameters<Sql['unsafe']>) => borrowed().unsafe(...args),
+    unsafe: (...args: Parameters<Sql['unsafe']>) => {
+      const loan = borrowed();
+      return watch(loan, loan.connection.unsafe(...args));
+    },
   };
   const db = drizzlePostgres(proxy as unknown as Sql, { schema }) as unknown as Db;
   return {
     db,
-    lend(connection) {
-      current = connection;
+    lend(loan) {
+      current = loan;
     },
   };
 }
@@ -68,9 +94,9 @@ function postgresClientOf(db: Db): Sql | null {
 }
 
 /**
- * Errors after which the connection must not be used or given back: postgres.js 3.4 moves a
- * closed connection to its reconnect list by itself, and a statement sent on it — or the
- * connection released to the pool — throws outside any promise (porsager/postgres#1155).
+ * Errors that say a statement's connection is gone. postgres.js 3.4 has then moved the
+ * connection to its reconnect list by itself; a statement sent on it, or the connection
+ * released to the pool, throws outside any promise (porsager/postgres#1155).
  */
 const LOST = new Set([
   'CONNECTION_CLOSED',
@@ -124,42 +150,36 @@ export async function pipelinedTransaction<T>(
     );
     return db.transaction(fn);
   }
+  const loan: Loan = { connection, lost: false };
   const lane = laneFor(client);
-  lane.lend(connection);
-  let reusable = true;
-  const lost = (error: unknown) => {
-    if (connectionLost(error)) reusable = false;
-    return error;
-  };
+  lane.lend(loan);
+  /** Released when the transaction ends (unless lost); later, by a slow ROLLBACK. */
+  let releaseNow = true;
   try {
     // Sent now, ahead of fn's first statement. On a connection just reserved it fails only
     // when the connection is lost, and then so does everything after it.
-    const begun = connection.unsafe('begin').execute();
+    const begun = watch(loan, connection.unsafe('begin')).execute();
     begun.catch(() => {});
     let result: T;
     try {
       result = await fn(lane.db);
       await begun;
     } catch (error) {
-      if (!connectionLost(error)) {
-        const rolledBack = await orNull(
-          connection.unsafe('rollback').then(
-            () => true,
-            (e: unknown) => !lost(e),
-          ),
-          waitMs,
+      if (!loan.lost) {
+        const rollback = watch(loan, connection.unsafe('rollback')).then(
+          () => true,
+          () => !loan.lost,
         );
-        // No answer at all: the connection is not one to hand to anybody else.
-        if (rolledBack === null) reusable = false;
-      } else {
-        reusable = false;
+        if ((await orNull(rollback, waitMs)) === null) {
+          // No answer yet (a slow server): given back once it comes, if it does.
+          releaseNow = false;
+          void rollback.then((alive) => alive && connection.release());
+        }
       }
       throw error;
     }
     // COMMIT of a transaction a statement failed in answers ROLLBACK, not an error.
-    const committed = await connection.unsafe(COMMIT).catch((error: unknown) => {
-      throw lost(error);
-    });
+    const committed = await watch(loan, connection.unsafe(COMMIT));
     if (committed.command !== 'COMMIT') {
       throw new Error(`pipelined transaction: ${committed.command} instead of COMMIT`);
     }
@@ -168,6 +188,6 @@ export async function pipelinedTransaction<T>(
     lane.lend(null);
     idleLanes.get(client)!.push(lane);
     // A lost connection is already back in postgres.js's hands, to be reconnected.
-    if (reusable) connection.release();
+    if (releaseNow && !loan.lost) connection.release();
   }
 }

@@ -122,9 +122,12 @@ t.test(
     const { db } = await testDatabase();
     const error = await pipelinedTransaction(db, async (tx) => {
       const [row] = await rowsOf(tx, sql`select pg_backend_pid() as pid`);
-      // Another connection ends this one's backend, as a restart or an administrator would.
+      // Another connection ends this one's backend, as a restart or an administrator would,
+      // while a statement of the transaction is running.
+      const sleeping = rowsOf(tx, sql`select pg_sleep(5)`);
+      await new Promise((resolve) => setTimeout(resolve, 50));
       await db.execute(sql`select pg_terminate_backend(${Number(row?.['pid'])})`);
-      await tx.execute(sql`select 1`);
+      await sleeping;
     }).catch((e: unknown) => e);
     t.ok(connectionLost(error), 'the caller hears the connection was lost');
     // Nothing broken was given back: no hang, nothing thrown outside a promise. (The first
@@ -151,8 +154,15 @@ t.test(
   onPostgres,
   async (t) => {
     const { db } = await createTestDatabase(t, { poolSize: 1 });
-    // The only connection is busy for a while.
-    const busy = db.execute(sql`select pg_sleep(0.3)`);
+    const transaction = db.transaction.bind(db);
+    let fallbacks = 0;
+    db.transaction = ((...args: Parameters<Db['transaction']>) => {
+      fallbacks += 1;
+      return transaction(...args);
+    }) as Db['transaction'];
+    // The only connection is busy for a while (sent now: Drizzle's queries are lazy).
+    const busy = rowsOf(db, sql`select pg_sleep(0.3)`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
     const result = await pipelinedTransaction(
       db,
       async (tx) => rowsOf(tx, sql`select 'fallback' as v`),
@@ -160,8 +170,10 @@ t.test(
     );
     await busy;
     t.same(result, [{ v: 'fallback' }]);
+    t.equal(fallbacks, 1, 'begin()’s path, once the wait was over');
     // The reservation that came late was released: the single connection still serves.
     t.equal(await pipelinedTransaction(db, async () => 'again'), 'again');
+    t.equal(fallbacks, 1, 'and the next transaction reserves again');
     t.same(await rowsOf(db, sql`select 1 as one`), [{ one: 1 }]);
   },
 );
