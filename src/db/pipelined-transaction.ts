@@ -1,8 +1,8 @@
 // A transaction whose BEGIN is not a round trip of its own. postgres.js's begin() (and so
 // Drizzle's db.transaction) waits for BEGIN's answer before sending the first statement;
 // here BEGIN is written to a reserved connection and the statements follow it at once, in
-// the same packet, so a short transaction — ingestion's are three round trips — spends one
-// less waiting for Postgres to wake up. PGlite (one in-process connection, no round trips)
+// the same packet, so a short transaction — ingestion's are two round trips with it, three
+// without — spends one less waiting for Postgres to wake up. PGlite (one in-process connection, no round trips)
 // takes db.transaction.
 import { drizzle as drizzlePostgres } from 'drizzle-orm/postgres-js';
 import type { Sql, ReservedSql } from 'postgres';

@@ -29,7 +29,7 @@ export const INCIDENT_STATUSES = ['open', 'acknowledged', 'resolved', 'ignored']
 export type IncidentStatus = (typeof INCIDENT_STATUSES)[number];
 /** Run and job conclusions that count as a failure (cancelled and skipped do not). */
 export const FAILING_CONCLUSIONS = ['failure', 'timed_out', 'startup_failure'] as const;
-/** Job conclusions that count as a failed job (runsWorthDeciding spells them out too). */
+/** Job conclusions that count as a failed job. */
 const FAILED_JOB_CONCLUSIONS = ['failure', 'timed_out'];
 
 /** A keyset position: the sort timestamp as exact text (microseconds) and the row id. */
@@ -118,6 +118,9 @@ select name,
   (count(*) filter (where first_failed < last_passed))::int as flaky
 from per_commit group by name`;
 
+/** A list of conclusions as SQL literals (constants of this file, not input). */
+const sqlList = (values: readonly string[]) => values.map((v) => `'${v}'`).join(', ');
+
 /**
  * See runsWorthDeciding. Constant text, the runs as one JSON literal (no describe trip).
  * Which runs are candidates repeats decisionOf (on-run-recorded.ts) in SQL: completed, not a
@@ -130,7 +133,7 @@ from json_array_elements($1::text::json) k
 join workflow_runs r on r.connection_id = (k->>'connectionId')::uuid
   and r.github_run_id = (k->>'githubRunId')::bigint
 where not r.placeholder and r.status = 'completed' and r.conclusion is not null
-  and r.conclusion not in ('failure', 'timed_out', 'startup_failure')
+  and r.conclusion not in (${sqlList(FAILING_CONCLUSIONS)})
   and ((r.conclusion = 'success' and exists (
       select 1 from incidents inc
       where inc.connection_id = r.connection_id
@@ -144,7 +147,7 @@ where not r.placeholder and r.status = 'completed' and r.conclusion is not null
       select 1 from workflow_jobs passed
       join workflow_jobs wj on wj.connection_id = r.connection_id
         and wj.head_sha = coalesce(passed.head_sha, r.head_sha)
-        and wj.conclusion in ('failure', 'timed_out')
+        and wj.conclusion in (${sqlList(FAILED_JOB_CONCLUSIONS)})
       join incident_occurrences io on io.run_id = wj.run_id and io.run_attempt = wj.run_attempt
       where passed.run_id = r.id and passed.run_attempt = r.run_attempt
         and passed.conclusion = 'success'))`;
@@ -390,8 +393,8 @@ export function createIncidentsStore(db: Db) {
     /**
      * Of these runs (read as stored: they may have been written by the statement before, in
      * the same transaction), the passing or green ones the lifecycle could act on, as
-     * `connectionId:githubRunId` — one query for a whole batch, so the common case (nothing to resolve, no failure to call flaky) takes
-     * no lock and no further round trip. A run is kept if it is green and its workflow has
+     * `connectionId:githubRunId` — one query for a whole batch, so the common case (nothing
+     * to resolve, no failure to call flaky) takes no lock and no further round trip. A run is kept if it is green and its workflow has
      * an open or acknowledged incident on its branch, or if an incident counted a failed
      * job on one of its commits (the evidence markFlakyJobs looks for, by any job name).
      */
